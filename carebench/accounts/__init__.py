@@ -1,0 +1,1 @@
+"""Accounts: users, roles, MFA, session time-outs, API tokens."""

@@ -1,0 +1,1 @@
+"""Audit: append-only, hash-chained events for every read and change of patient data."""

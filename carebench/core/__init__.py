@@ -1,0 +1,1 @@
+"""Core: organizations, facilities, shared base models, the clock, and request plumbing."""

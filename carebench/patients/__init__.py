@@ -1,0 +1,1 @@
+"""Patients: demographics, identifiers, coverage, allergies, medication list, problems, history."""

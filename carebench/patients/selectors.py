@@ -1,0 +1,201 @@
+"""Reads for patients: the fast search and the chart, always within one organization."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.db import connection
+from django.db.models import Prefetch, Q, QuerySet
+
+from carebench.core.models import Organization
+
+from .models import Allergy, Coverage, HistoryEntry, MedicationStatement, Patient, Problem
+from .validation import search_key
+
+SEARCH_LIMIT = 25
+_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y")
+
+
+def patients_for(organization: Organization | int) -> QuerySet[Patient]:
+    return Patient.objects.for_org(organization).filter(voided_at__isnull=True)
+
+
+def _prefix(field_name: str, prefix: str) -> Q:
+    """`field LIKE 'prefix%'`, written so that each database uses its index.
+
+    PostgreSQL uses a text_pattern_ops index for LIKE; SQLite's LIKE is case-insensitive and
+    skips the index, so there the same test is a range on the (lower-case) key.
+    """
+    if connection.vendor == "postgresql":
+        return Q(**{f"{field_name}__startswith": prefix})
+    return Q(**{f"{field_name}__gte": prefix, f"{field_name}__lt": prefix + "\uffff"})
+
+
+def _parse_date(text: str) -> date | None:
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+@dataclass
+class SearchQuery:
+    """What the user typed, understood: name parts, date of birth, MRN or phone digits."""
+
+    family: str = ""
+    given: str = ""
+    either: list[str] = field(default_factory=list)
+    birth_date: date | None = None
+    digits: str = ""
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.family or self.given or self.either or self.birth_date or self.digits)
+
+
+def parse_query(text: str) -> SearchQuery:
+    """'smith, jo' -> family smith, given jo; 'jo smith' -> either order; a date -> birth date;
+    digits -> MRN or phone."""
+    query = SearchQuery()
+    text = text.strip()
+    if not text:
+        return query
+    words: list[str] = []
+    for token in re.split(r"\s+", text.replace(",", " , ")):
+        if not token:
+            continue
+        parsed = _parse_date(token)
+        if parsed:
+            query.birth_date = parsed
+        elif re.fullmatch(r"[\d()+\-.]{3,}", token) and sum(c.isdigit() for c in token) >= 3:
+            query.digits += re.sub(r"\D", "", token)
+        else:
+            words.append(token)
+    if "," in words:
+        at = words.index(",")
+        query.family = search_key("".join(words[:at]))
+        query.given = search_key("".join(w for w in words[at + 1:] if w != ","))
+    else:
+        keys = [k for k in (search_key(w) for w in words) if k]
+        if len(keys) == 1:
+            query.either = keys
+        elif len(keys) >= 2:
+            query.given = keys[0]
+            query.family = "".join(keys[1:])
+            query.either = keys  # also try "last first"
+    return query
+
+
+def search_patients(
+    organization: Organization | int, text: str, *, limit: int = SEARCH_LIMIT
+) -> list[Patient]:
+    """Find patients by name prefix, date of birth, MRN or phone; best matches first."""
+    query = parse_query(text)
+    if query.is_empty:
+        return []
+    qs = patients_for(organization)
+    cond = Q()
+    if query.digits:
+        digit_cond = Q(mrn=query.digits)
+        if len(query.digits) >= 4:
+            digits = query.digits[1:] if len(query.digits) == 11 and query.digits[0] == "1" \
+                else query.digits
+            digit_cond |= _prefix("mobile_key", digits) | _prefix("home_key", digits)
+        cond &= digit_cond
+    if query.birth_date:
+        cond &= Q(birth_date=query.birth_date)
+    if query.family or query.given:
+        name = Q()
+        if query.family:
+            name &= _prefix("family_key", query.family)
+        if query.given:
+            name &= _prefix("given_key", query.given) | _prefix("preferred_key", query.given)
+        if len(query.either) >= 2:
+            # "first last" as typed, or "last first"
+            swapped = _prefix("family_key", query.either[0]) & _prefix(
+                "given_key", "".join(query.either[1:])
+            )
+            name |= swapped
+        cond &= name
+    elif query.either:
+        key = query.either[0]
+        cond &= _prefix("family_key", key) | _prefix("given_key", key) | _prefix(
+            "preferred_key", key
+        )
+    return list(
+        qs.filter(cond)
+        .only("id", "mrn", "family_name", "given_name", "preferred_name", "middle_name",
+              "birth_date", "sex", "phone_mobile", "phone_home", "organization_id")
+        .order_by("family_key", "given_key", "birth_date")[:limit]
+    )
+
+
+def get_patient(organization: Organization | int, patient_id: int) -> Patient:
+    """One patient of this organization (raises Patient.DoesNotExist otherwise)."""
+    return patients_for(organization).get(pk=patient_id)
+
+
+def get_chart(organization: Organization | int, patient_id: int) -> Patient:
+    """The patient with every chart list, in one query per list (no N+1)."""
+    return (
+        patients_for(organization)
+        .prefetch_related(
+            Prefetch("allergies", queryset=Allergy.objects.filter(voided_at__isnull=True)
+                     .order_by("kind", "-created_at"), to_attr="active_allergies"),
+            Prefetch("medications", queryset=MedicationStatement.objects.filter(
+                voided_at__isnull=True).select_related("reconciled_by"),
+                to_attr="active_medications"),
+            Prefetch("problems", queryset=Problem.objects.filter(voided_at__isnull=True),
+                     to_attr="active_problems"),
+            Prefetch("history", queryset=HistoryEntry.objects.filter(voided_at__isnull=True),
+                     to_attr="active_history"),
+            Prefetch("coverages", queryset=Coverage.objects.filter(voided_at__isnull=True)
+                     .select_related("payer"), to_attr="active_coverages"),
+        )
+        .get(pk=patient_id)
+    )
+
+
+@dataclass(frozen=True)
+class AllergySummary:
+    """What the banner says about allergies: a list, 'NKA', or 'not recorded'."""
+
+    state: str  # "listed", "none_known", "not_recorded"
+    items: list[Allergy]
+
+    @property
+    def label(self) -> str:
+        if self.state == "none_known":
+            return "No known allergies"
+        if self.state == "not_recorded":
+            return "Allergies not recorded"
+        return ", ".join(a.substance for a in self.items)
+
+
+def allergy_summary(allergies: list[Allergy]) -> AllergySummary:
+    active = [a for a in allergies if a.voided_at is None]
+    listed = [a for a in active if a.kind != Allergy.Kind.NO_KNOWN
+              and a.status == Allergy.Status.ACTIVE]
+    if listed:
+        return AllergySummary("listed", listed)
+    if any(a.kind == Allergy.Kind.NO_KNOWN for a in active):
+        return AllergySummary("none_known", [])
+    return AllergySummary("not_recorded", [])
+
+
+def voided_entries(organization: Organization | int, patient_id: int) -> dict[str, list]:
+    """Voided and corrected entries, for the chart's 'show history of changes' view."""
+    lists: dict[str, list] = {}
+    for name, model in (("allergies", Allergy), ("medications", MedicationStatement),
+                        ("problems", Problem), ("history", HistoryEntry),
+                        ("coverages", Coverage)):
+        lists[name] = list(
+            model.objects.for_org(organization)  # type: ignore[attr-defined]
+            .filter(patient_id=patient_id, voided_at__isnull=False)
+            .select_related("voided_by").order_by("-voided_at")
+        )
+    return lists

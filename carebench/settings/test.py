@@ -1,0 +1,8 @@
+"""Test settings: fast hashing, in-memory-friendly, same rules otherwise."""
+
+from .base import *  # noqa: F403
+from .base import PASSWORD_HASHERS
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
+AXES_ENABLED = True
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,9 @@
+"""URL map: pages by app, the FHIR API under /fhir/, the health check."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("carebench.core.urls")),
+    path("account/", include("carebench.accounts.urls")),
+    path("fhir/", include("carebench.fhir.api")),
+]
