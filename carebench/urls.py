@@ -5,5 +5,7 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("carebench.core.urls")),
     path("account/", include("carebench.accounts.urls")),
+    path("patients/", include("carebench.patients.urls")),
+    path("audit/", include("carebench.audit.urls")),
     path("fhir/", include("carebench.fhir.api")),
 ]

@@ -1,0 +1,97 @@
+"""Shared pytest fixtures: organizations, users in each role, a signed-in client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from carebench.testing import (
+    FacilityFactory,
+    OrganizationFactory,
+    UserFactory,
+    load_sample_icd10,
+)
+
+
+@pytest.fixture
+def org(db: Any) -> Any:
+    organization = OrganizationFactory()
+    FacilityFactory(organization=organization)
+    return organization
+
+
+@pytest.fixture
+def other_org(db: Any) -> Any:
+    organization = OrganizationFactory(name="Elsewhere Health")
+    FacilityFactory(organization=organization)
+    return organization
+
+
+@pytest.fixture
+def icd10(db: Any) -> None:
+    load_sample_icd10()
+
+
+def _user(org: Any, role: str) -> Any:
+    return UserFactory(organization=org, username=f"{role}-{org.slug}", roles=[role])
+
+
+@pytest.fixture
+def mat(org: Any) -> Any:
+    return _user(org, "mat")
+
+
+@pytest.fixture
+def frontdesk(org: Any) -> Any:
+    return _user(org, "frontdesk")
+
+
+@pytest.fixture
+def provider(org: Any) -> Any:
+    return _user(org, "provider")
+
+
+@pytest.fixture
+def biller(org: Any) -> Any:
+    return _user(org, "biller")
+
+
+@pytest.fixture
+def medtech(org: Any) -> Any:
+    return _user(org, "medtech")
+
+
+@pytest.fixture
+def manager(org: Any) -> Any:
+    return _user(org, "manager")
+
+
+@pytest.fixture
+def other_mat(other_org: Any) -> Any:
+    return _user(other_org, "mat")
+
+
+def signed_in(user: Any) -> Client:
+    """A test client signed in as `user` (with the second factor marked as passed)."""
+    client = Client()
+    client.force_login(user)
+    if user.mfa_required:
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+        session = client.session
+        session["otp_device_id"] = device.persistent_id
+        session.save()
+    return client
+
+
+@pytest.fixture
+def mat_client(mat: Any) -> Client:
+    return signed_in(mat)
+
+
+@pytest.fixture
+def manager_client(manager: Any) -> Client:
+    return signed_in(manager)

@@ -1,0 +1,102 @@
+"""Factories and helpers shared by every app's tests (imported by conftest.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import factory
+from django.contrib.auth.models import Group
+
+from carebench.accounts.models import User
+from carebench.core.actor import Actor
+from carebench.core.models import Facility, Organization
+from carebench.patients import services as patient_services
+from carebench.patients.models import Patient
+from carebench.terminology.models import Icd10CmCode
+
+TEST_PASSWORD = "correct horse battery staple"
+
+
+class OrganizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organization
+
+    name = factory.Sequence(lambda n: f"Test Clinic Group {n}")
+    slug = factory.Sequence(lambda n: f"org-{n}")
+
+
+class FacilityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Facility
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Main Street Clinic {n}")
+    kind = Facility.Kind.CLINIC
+    state = "TX"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = "Test"
+    last_name = factory.Sequence(lambda n: f"User{n}")
+    organization = factory.SubFactory(OrganizationFactory)
+    password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)
+
+    @factory.post_generation
+    def roles(self, create: bool, extracted: list[str] | None, **kwargs: Any) -> None:
+        if create and extracted:
+            self.groups.set(Group.objects.filter(name__in=extracted))
+        if create:
+            self.save()
+
+
+def actor_for(user: User) -> Actor:
+    assert user.organization is not None
+    return Actor(user=user, organization=user.organization, client_address="127.0.0.1")
+
+
+_patient_counter = 0
+
+
+def make_patient(user_or_org: User | Organization, **overrides: Any) -> Patient:
+    """Register a patient through the real service (so search keys and MRN are set)."""
+    global _patient_counter
+    _patient_counter += 1
+    if isinstance(user_or_org, User):
+        actor = actor_for(user_or_org)
+    else:
+        actor = Actor.system(user_or_org)
+    values: dict[str, Any] = {
+        "family_name": f"Testperson{chr(97 + _patient_counter % 26)}",
+        "given_name": "Alex",
+        "birth_date": date(1980, 5, 17),
+        "sex": "female",
+    }
+    values.update(overrides)
+    return patient_services.register_patient(
+        actor=actor, details=patient_services.PatientDetails(**values)
+    )
+
+
+def load_sample_icd10() -> None:
+    """A handful of real ICD-10-CM codes, enough for tests that code problems."""
+    rows = [
+        ("E11", "Type 2 diabetes mellitus", False),
+        ("E11.9", "Type 2 diabetes mellitus without complications", True),
+        ("I10", "Essential (primary) hypertension", True),
+        ("J45.909", "Unspecified asthma, uncomplicated", True),
+        ("E78.5", "Hyperlipidemia, unspecified", True),
+        ("Z00.00", "Encounter for general adult medical examination without abnormal findings",
+         True),
+        ("F41.1", "Generalized anxiety disorder", True),
+    ]
+    Icd10CmCode.objects.bulk_create(
+        [Icd10CmCode(code=c, description=d, search_text=f"{c.lower()} {d.lower()}", billable=b,
+                     version="test") for c, d, b in rows],
+        ignore_conflicts=True,
+    )
