@@ -18,7 +18,8 @@ from carebench.core.request_info import client_address
 
 @receiver(post_migrate)
 def _sync_roles(sender: Any, app_config: Any = None, **kwargs: Any) -> None:
-    if app_config is not None and app_config.label == "accounts":
+    # Runs after each app's permissions are created, so the last run sees them all.
+    if app_config is not None and app_config.name.startswith("carebench."):
         from .services import sync_roles
 
         sync_roles()
