@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 
 from carebench.audit import services as audit
@@ -27,7 +28,7 @@ MFA_EXEMPT_PREFIXES = ("/account/", "/static/", "/healthz", "/fhir/")
 class LoginRequiredMiddleware(DjangoLoginRequired):
     def process_view(
         self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
-    ) -> HttpResponse | None:
+    ) -> HttpResponseBase | None:
         if request.path.startswith(PUBLIC_PREFIXES):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)

@@ -46,6 +46,9 @@ class AuditChainHead(models.Model):
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
 
+    def __str__(self) -> str:
+        return f"{self.chain} @ {self.seq}"
+
 
 class AuditEvent(models.Model):
     chain = models.CharField(max_length=40)
@@ -77,6 +80,9 @@ class AuditEvent(models.Model):
             models.Index(fields=["organization_id", "user_id", "occurred_at"],
                          name="audit_org_user_time"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.chain}#{self.seq} {self.action} by {self.username or '-'}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:

@@ -80,7 +80,7 @@ class OrganizationScoped(TimeStamped):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
-    objects = OrganizationScopedQuerySet.as_manager()
+    objects: Any = OrganizationScopedQuerySet.as_manager()
 
     class Meta:
         abstract = True
@@ -104,7 +104,7 @@ class Voidable(OrganizationScoped):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by"
     )
 
-    objects = VoidableQuerySet.as_manager()
+    objects: Any = VoidableQuerySet.as_manager()
 
     class Meta:
         abstract = True

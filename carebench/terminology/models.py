@@ -27,3 +27,6 @@ class CodeSetVersion(models.Model):
     version = models.CharField(max_length=40)
     loaded_at = models.DateTimeField(auto_now=True)
     row_count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.code_set} {self.version}"

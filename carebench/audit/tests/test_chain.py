@@ -1,5 +1,5 @@
-from django.db import connection, transaction
 import pytest
+from django.db import connection, transaction
 
 from carebench.audit import services
 from carebench.audit.chain import GENESIS_HASH, event_hash
