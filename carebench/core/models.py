@@ -6,7 +6,7 @@ rows are never deleted, only voided with who, when and why (`Voidable`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -80,7 +80,7 @@ class OrganizationScoped(TimeStamped):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
-    objects: Any = OrganizationScopedQuerySet.as_manager()
+    objects: ClassVar[Any] = OrganizationScopedQuerySet.as_manager()
 
     class Meta:
         abstract = True
@@ -104,7 +104,7 @@ class Voidable(OrganizationScoped):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by"
     )
 
-    objects: Any = VoidableQuerySet.as_manager()
+    objects: ClassVar[Any] = VoidableQuerySet.as_manager()
 
     class Meta:
         abstract = True
