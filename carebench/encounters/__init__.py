@@ -1,0 +1,1 @@
+"""Encounters: the visit, rooming, vital signs."""
