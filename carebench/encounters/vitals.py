@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from enum import Enum
+from enum import StrEnum
 
 LB_PER_KG = Decimal("2.20462262")
 CM_PER_INCH = Decimal("2.54")
 
 
-class Flag(str, Enum):
+class Flag(StrEnum):
     NORMAL = "normal"
     LOW = "low"
     HIGH = "high"

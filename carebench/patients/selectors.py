@@ -134,6 +134,26 @@ def search_patients(
     )
 
 
+def patients_by_name(
+    organization: Organization | int, *, family: str = "", given: str = "", name: str = ""
+) -> QuerySet[Patient]:
+    """Patients whose last name, first (or preferred) name, or any name part (each word of
+    `name`) starts with the text given: the normalized, accent- and case-insensitive prefix
+    search of `search_patients`, as a queryset the caller can narrow, order and page.
+    Text with no letters in it matches nobody (its key is the never-matching '\\uffff')."""
+    qs = patients_for(organization)
+    if family:
+        qs = qs.filter(_prefix("family_key", search_key(family) or "\uffff"))
+    if given:
+        key = search_key(given) or "\uffff"
+        qs = qs.filter(_prefix("given_key", key) | _prefix("preferred_key", key))
+    for word in name.split():
+        key = search_key(word) or "\uffff"
+        qs = qs.filter(_prefix("family_key", key) | _prefix("given_key", key)
+                       | _prefix("preferred_key", key))
+    return qs
+
+
 def get_patient(organization: Organization | int, patient_id: int) -> Patient:
     """One patient of this organization (raises Patient.DoesNotExist otherwise)."""
     return patients_for(organization).get(pk=patient_id)
