@@ -100,3 +100,42 @@ def load_sample_icd10() -> None:
                      version="test") for c, d, b in rows],
         ignore_conflicts=True,
     )
+
+
+# --- scheduling ---------------------------------------------------------------------------------
+
+def next_weekday_at(hour: int, minute: int = 0, *, zone: str = "America/Chicago",
+                    weeks_ahead: int = 1) -> Any:
+    """A Monday at least a week ahead, at the given wall-clock time in `zone`."""
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from carebench.core import clock
+
+    day = clock.now().astimezone(ZoneInfo(zone)).date() + timedelta(weeks=weeks_ahead)
+    day += timedelta(days=(7 - day.weekday()) % 7)
+    return datetime.combine(day, time(hour, minute), tzinfo=ZoneInfo(zone))
+
+
+def make_schedule(user: User, *, npi: str = "1234567893", overbook: bool = False) -> Any:
+    """A provider working weekdays 8-17 at the organization's first facility, an exam room and
+    a 30-minute visit type; returns a simple namespace of them."""
+    from datetime import date, time
+    from types import SimpleNamespace
+
+    from carebench.scheduling import services as sched
+
+    actor = actor_for(user)
+    facility = actor.organization.facilities.first()
+    provider = sched.create_provider(actor=actor, family_name="Okafor", given_name="Grace",
+                                     credentials="MD", npi=npi, facilities=[facility])
+    sched.add_availability_rule(actor=actor, provider=provider, facility=facility,
+                                rrule="FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", start_time=time(8),
+                                end_time=time(17), starts_on=date(2026, 1, 1))
+    room = sched.create_resource(actor=actor, facility=facility, name=f"Exam {npi[-3:]}",
+                                 room_type="exam")
+    visit = sched.create_appointment_type(actor=actor, name=f"Follow-up {npi[-3:]}",
+                                          duration_minutes=30, room_type="exam",
+                                          allow_overbook=overbook)
+    return SimpleNamespace(actor=actor, facility=facility, provider=provider, room=room,
+                           visit=visit)

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "carebench.audit",
     "carebench.terminology",
     "carebench.patients",
+    "carebench.scheduling",
+    "carebench.encounters",
     "carebench.fhir",
 ]
 

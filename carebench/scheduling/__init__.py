@@ -1,0 +1,1 @@
+"""Scheduling: providers, rooms and resources, availability, appointments, the flow board."""
