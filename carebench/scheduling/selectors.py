@@ -1,0 +1,209 @@
+"""Reads for scheduling: day and week views, open slots, the flow board, the room board."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Prefetch, QuerySet
+
+from carebench.core import clock
+from carebench.core.models import Facility, Organization
+
+from . import availability as av
+from .models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentStep,
+    AppointmentType,
+    AvailabilityRule,
+    Provider,
+    Resource,
+    Status,
+)
+from .services import rule_of
+
+
+def _day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
+    tz = ZoneInfo(zone)
+    start = datetime.combine(day, time(0), tzinfo=tz)
+    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+
+
+def providers_for(organization: Organization | int) -> QuerySet[Provider]:
+    return Provider.objects.for_org(organization).filter(is_active=True)
+
+
+def appointments_between(organization: Organization | int, start: datetime, end: datetime, *,
+                         facility: Facility | None = None, provider: Provider | None = None,
+                         include_cancelled: bool = False) -> list[Appointment]:
+    """Appointments overlapping [start, end) with patient, provider, type and room: 1 query."""
+    qs = (Appointment.objects.for_org(organization)
+          .filter(start__lt=end, end__gt=start)
+          .select_related("patient", "provider", "appointment_type", "room")
+          .order_by("start", "provider__family_name"))
+    if facility is not None:
+        qs = qs.filter(facility=facility)
+    if provider is not None:
+        qs = qs.filter(provider=provider)
+    if not include_cancelled:
+        qs = qs.filter(status__in=ACTIVE_STATUSES)
+    return list(qs)
+
+
+@dataclass
+class DayColumn:
+    provider: Provider
+    appointments: list[Appointment]
+
+
+def day_view(organization: Organization | int, facility: Facility, day: date, *,
+             provider: Provider | None = None) -> list[DayColumn]:
+    """One column per provider working (or booked) that day at the facility."""
+    start, end = _day_bounds(day, facility.time_zone)
+    appointments = appointments_between(organization, start, end, facility=facility,
+                                        provider=provider, include_cancelled=True)
+    providers = list(providers_for(organization).filter(facilities=facility)
+                     .order_by("family_name", "given_name")) if provider is None else [provider]
+    by_provider: dict[int, list[Appointment]] = {p.pk: [] for p in providers}
+    for appt in appointments:
+        by_provider.setdefault(appt.provider_id, []).append(appt)
+    return [DayColumn(p, by_provider.get(p.pk, [])) for p in providers]
+
+
+def week_view(organization: Organization | int, facility: Facility, week_of: date, *,
+              provider: Provider | None = None) -> dict[date, list[Appointment]]:
+    monday = week_of - timedelta(days=week_of.weekday())
+    start, _ = _day_bounds(monday, facility.time_zone)
+    _, end = _day_bounds(monday + timedelta(days=6), facility.time_zone)
+    tz = ZoneInfo(facility.time_zone)
+    days: dict[date, list[Appointment]] = {monday + timedelta(days=i): [] for i in range(7)}
+    for appt in appointments_between(organization, start, end, facility=facility,
+                                     provider=provider):
+        days.setdefault(appt.start.astimezone(tz).date(), []).append(appt)
+    return days
+
+
+@dataclass(frozen=True)
+class OpenSlot:
+    provider: Provider
+    start: datetime
+    end: datetime
+
+
+def next_open_slots(organization: Organization | int, appointment_type: AppointmentType, *,
+                    date_from: date, date_to: date, providers: list[Provider] | None = None,
+                    facility: Facility | None = None, limit: int = 20) -> list[OpenSlot]:
+    """The earliest open slots for this visit type across the providers, in time order.
+
+    Two queries: the providers' rules, and their appointments in the range.
+    """
+    provider_list = providers if providers is not None else list(
+        providers_for(organization).filter(facilities=facility) if facility
+        else providers_for(organization))
+    if not provider_list:
+        return []
+    by_id = {p.pk: p for p in provider_list}
+    rules: dict[int, list[av.Rule]] = {pk: [] for pk in by_id}
+    rule_qs = AvailabilityRule.objects.filter(provider_id__in=by_id, is_active=True)
+    if facility is not None:
+        rule_qs = rule_qs.filter(facility=facility)
+    for rule in rule_qs.select_related("facility"):
+        rules[rule.provider_id].append(rule_of(rule))
+    zone = facility.time_zone if facility else "UTC"
+    range_start, _ = _day_bounds(date_from, zone)
+    _, range_end = _day_bounds(date_to, zone)
+    busy: dict[int, list[av.Interval]] = {pk: [] for pk in by_id}
+    for provider_id, start, end in (
+        Appointment.objects.filter(provider_id__in=by_id, status__in=ACTIVE_STATUSES,
+                                   start__lt=range_end, end__gt=range_start)
+        .exclude(appointment_type__allow_overbook=True)
+        .values_list("provider_id", "start", "end")
+    ):
+        busy[provider_id].append((start, end))
+    duration = timedelta(minutes=appointment_type.duration_minutes)
+    not_before = max(clock.now(), range_start)
+    found: list[OpenSlot] = []
+    for provider_id, provider_rules in rules.items():
+        free = av.free_intervals(provider_rules, busy[provider_id], date_from, date_to)
+        count = 0
+        for start, end in av.slots(free, duration, not_before=not_before):
+            if start >= range_end:
+                break
+            found.append(OpenSlot(by_id[provider_id], start, end))
+            count += 1
+            if count >= limit:
+                break
+    found.sort(key=lambda s: (s.start, s.provider.family_name))
+    return found[:limit]
+
+
+@dataclass
+class BoardRow:
+    appointment: Appointment
+    step_times: dict[str, datetime]
+    minutes_in_step: int
+    overdue: bool
+    alerts: list[str]
+
+
+WAIT_THRESHOLDS = {  # minutes in a step before the board highlights the row
+    Status.ARRIVED: 15, Status.ROOMED: 15, Status.READY: 10, Status.WITH_PROVIDER: 40,
+    Status.CHECKOUT: 10,
+}
+
+
+def flow_board(organization: Organization | int, facility: Facility,
+               day: date | None = None) -> list[BoardRow]:
+    """Today's visits with the time of each step, minutes in the current one, and alerts.
+
+    Three queries: appointments (with patient, provider, type, room), their steps, and the
+    open alerts of their encounters.
+    """
+    from carebench.encounters.models import Alert
+
+    day = day or clock.today(facility.time_zone)
+    start, end = _day_bounds(day, facility.time_zone)
+    appointments = list(
+        Appointment.objects.for_org(organization)
+        .filter(facility=facility, start__gte=start, start__lt=end)
+        .exclude(status=Status.CANCELLED)
+        .select_related("patient", "provider", "appointment_type", "room", "encounter")
+        .prefetch_related(Prefetch("steps", queryset=AppointmentStep.objects.order_by("at")))
+        .order_by("start")
+    )
+    encounter_ids = [a.encounter.pk for a in appointments if hasattr(a, "encounter")]
+    alerts: dict[int, list[str]] = {}
+    for encounter_id, message in Alert.objects.filter(
+        encounter_id__in=encounter_ids, acknowledged_at__isnull=True
+    ).values_list("encounter_id", "message"):
+        alerts.setdefault(encounter_id, []).append(message)
+    now = clock.now()
+    rows = []
+    for appt in appointments:
+        times = {step.status: step.at for step in appt.steps.all()}
+        minutes = int((now - appt.status_changed_at).total_seconds() // 60)
+        threshold = WAIT_THRESHOLDS.get(Status(appt.status))
+        encounter = getattr(appt, "encounter", None)
+        rows.append(BoardRow(
+            appointment=appt, step_times=times, minutes_in_step=max(minutes, 0),
+            overdue=threshold is not None and minutes >= threshold,
+            alerts=alerts.get(encounter.pk, []) if encounter else [],
+        ))
+    return rows
+
+
+def room_board(organization: Organization | int, facility: Facility) -> list[Resource]:
+    """Rooms of the facility with their status and, when occupied, who is in them."""
+    rooms = list(Resource.objects.for_org(organization).filter(
+        facility=facility, kind=Resource.Kind.ROOM, is_active=True).order_by("sort_order", "name"))
+    occupied = {
+        appt.room_id: appt
+        for appt in Appointment.objects.for_org(organization)
+        .filter(room__in=rooms, status__in=[Status.ROOMED, Status.READY, Status.WITH_PROVIDER])
+        .select_related("patient", "provider")
+    }
+    for room in rooms:
+        room.current_appointment = occupied.get(room.pk)  # type: ignore[attr-defined]
+    return rooms
