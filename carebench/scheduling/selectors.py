@@ -127,12 +127,10 @@ def next_open_slots(organization: Organization | int, appointment_type: Appointm
     found: list[OpenSlot] = []
     for provider_id, provider_rules in rules.items():
         free = av.free_intervals(provider_rules, busy[provider_id], date_from, date_to)
-        count = 0
-        for start, end in av.slots(free, duration, not_before=not_before):
+        for count, (start, end) in enumerate(av.slots(free, duration, not_before=not_before), 1):
             if start >= range_end:
                 break
             found.append(OpenSlot(by_id[provider_id], start, end))
-            count += 1
             if count >= limit:
                 break
     found.sort(key=lambda s: (s.start, s.provider.family_name))
