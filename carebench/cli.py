@@ -10,6 +10,7 @@ import sys
 
 COMMANDS = {
     "serve": "carebench_serve",
+    "worker": "carebench_worker",
     "demo": "carebench_demo",
     "token": "carebench_token",
     "audit": "carebench_audit",

@@ -19,6 +19,7 @@ class Action(models.TextChoices):
     UPDATE = "update", "Update"
     VOID = "void", "Void"
     EXPORT = "export", "Export"
+    NOTIFY = "notify", "Notification sent"
     LOGIN = "login", "Login"
     LOGIN_FAILED = "login_failed", "Login failed"
     LOCKED_OUT = "locked_out", "Locked out"

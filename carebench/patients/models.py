@@ -81,6 +81,10 @@ class Patient(Voidable):
     emergency_contact_name = models.CharField(max_length=200, blank=True)
     emergency_contact_relationship = models.CharField(max_length=50, blank=True)
     emergency_contact_phone = models.CharField(max_length=20, blank=True)
+    reminders_opt_out = models.BooleanField(
+        "no appointment reminders", default=False,
+        help_text="the patient asked not to get appointment reminders",
+    )
     home_facility = models.ForeignKey(
         Facility, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -439,3 +439,75 @@ def set_room_status(*, actor: Actor, room: Resource, status: str) -> Resource:
                                resource_id=room.pk, detail={"status": status})
     room.refresh_from_db()
     return room
+
+
+def _reminder_text(appointment: Appointment) -> tuple[str, str]:
+    from zoneinfo import ZoneInfo
+
+    local = appointment.start.astimezone(ZoneInfo(appointment.facility.time_zone))
+    when = local.strftime("%A %B %-d at %-I:%M %p")
+    phone = appointment.facility.phone
+    subject = f"Appointment reminder: {when}"
+    body = (f"Reminder from {appointment.facility.name}: your {appointment.appointment_type.name}"
+            f" visit with {appointment.provider.display_name} is on {when}."
+            + (f" To change it, call {phone}." if phone else ""))
+    return subject, body
+
+
+def send_due_reminders(*, now: datetime | None = None) -> dict[str, int]:
+    """Send every reminder that is due now (idempotent: one per visit, channel and lead time).
+
+    A visit booked after a lead time had passed gets no reminder for that lead. Patients who
+    opted out, or have no email or mobile number, are recorded as skipped.
+    """
+    from django.conf import settings
+
+    from .models import Reminder
+    from .reminders import send_email, send_sms
+
+    now = now or clock.now()
+    counts = {"sent": 0, "skipped": 0, "failed": 0}
+    # Nearest lead first: when a worker was down and several leads fall due together, only the
+    # nearest is sent and the earlier ones are recorded as superseded.
+    for lead in sorted(settings.CAREBENCH_REMINDER_LEAD_HOURS):
+        window_end = now + timedelta(hours=lead)
+        due = (Appointment.objects.filter(status=Status.BOOKED, start__gt=now,
+                                          start__lte=window_end)
+               .exclude(reminders__lead_hours=lead)
+               .select_related("patient", "provider", "facility", "appointment_type"))
+        for appt in due:
+            if appt.created_at > appt.start - timedelta(hours=lead):
+                continue  # booked inside the lead time: no reminder for this lead
+            patient = appt.patient
+            channel, destination = Reminder.Channel.EMAIL, patient.email
+            superseded = Reminder.objects.filter(appointment=appt, lead_hours__lt=lead).exists()
+            if patient.phone_mobile:
+                channel, destination = Reminder.Channel.SMS, patient.phone_mobile
+            outcome, detail = Reminder.Outcome.SENT, ""
+            if superseded:
+                outcome, detail, destination = (Reminder.Outcome.SKIPPED,
+                                                "superseded by a nearer reminder", "")
+            elif patient.reminders_opt_out:
+                outcome, detail, destination = Reminder.Outcome.SKIPPED, "opted out", ""
+            elif not destination:
+                outcome, detail = Reminder.Outcome.SKIPPED, "no email or mobile number"
+            else:
+                subject, body = _reminder_text(appt)
+                try:
+                    if channel == Reminder.Channel.SMS:
+                        send_sms(to=destination, body=body)
+                    else:
+                        send_email(to=destination, subject=subject, body=body)
+                except Exception as exc:  # noqa: BLE001 - a gateway failure is recorded
+                    outcome, detail = Reminder.Outcome.FAILED, str(exc)[:300]
+            with transaction.atomic():
+                Reminder.objects.create(organization_id=appt.organization_id, appointment=appt,
+                                        channel=channel, lead_hours=lead, sent_at=now,
+                                        outcome=outcome, destination=destination, detail=detail)
+                audit.record(action=Action.NOTIFY, organization_id=appt.organization_id,
+                             patient_id=patient.pk, resource_type="Reminder",
+                             resource_id=appt.pk, channel="system", username="reminders",
+                             detail={"lead_hours": lead, "channel": channel,
+                                     "outcome": outcome})
+            counts[str(outcome)] += 1
+    return counts

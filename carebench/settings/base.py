@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "carebench.core",
     "carebench.accounts",
     "carebench.audit",
@@ -227,3 +229,16 @@ LOGIN_URL_PATH = "/account/login/"
 # We lock out by username on purpose: a clinic's staff share one NAT address, so locking by
 # address would lock the whole clinic out after five typos (see docs/adr/0003).
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# --- Background tasks and reminders -------------------------------------------------------------
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Hours before a visit that a reminder goes out; "48,2" sends one two days and one two hours ahead.
+CAREBENCH_REMINDER_LEAD_HOURS = [
+    int(h) for h in os.environ.get("CAREBENCH_REMINDER_LEAD_HOURS", "48,2").split(",") if h.strip()
+]
+CAREBENCH_SMS_BACKEND = os.environ.get(
+    "CAREBENCH_SMS_BACKEND", "carebench.scheduling.reminders.ConsoleSmsBackend"
+)
+EMAIL_BACKEND = os.environ.get("CAREBENCH_EMAIL_BACKEND",
+                               "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("CAREBENCH_FROM_EMAIL", "reminders@carebench.invalid")

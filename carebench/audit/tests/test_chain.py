@@ -43,7 +43,10 @@ def test_model_refuses_update_and_delete(org):
 
 
 def test_database_refuses_update_and_delete(org):
+    from carebench.audit import triggers
+
     event = _record(org.pk)[0]
+    triggers.install(connection)
     for sql in ("UPDATE audit_auditevent SET detail = 'x' WHERE id = %s",
                 "DELETE FROM audit_auditevent WHERE id = %s"):
         with pytest.raises(Exception, match="append-only"), transaction.atomic():
@@ -52,12 +55,9 @@ def test_database_refuses_update_and_delete(org):
 
 
 def _drop_triggers():
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("DROP TRIGGER audit_event_no_change ON audit_auditevent")
-        else:
-            cursor.execute("DROP TRIGGER audit_event_no_update")
-            cursor.execute("DROP TRIGGER audit_event_no_delete")
+    from carebench.audit import triggers
+
+    triggers.remove(connection)
 
 
 def test_verify_names_an_edited_event(org):
