@@ -11,7 +11,8 @@ from django.views.decorators.http import require_GET
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/home.html")
+    """Patient search first: the box has focus; the results come from patients:search."""
+    return render(request, "core/home.html", {"q": "", "results": None})
 
 
 @login_not_required
