@@ -11,7 +11,7 @@ class Icd10CmCode(models.Model):
     description = models.CharField(max_length=300)
     search_text = models.CharField(max_length=320, help_text="lower-cased code and words")
     billable = models.BooleanField(default=False)
-    version = models.CharField(max_length=20)
+    version = models.CharField(max_length=40)
 
     class Meta:
         indexes = [models.Index(fields=["billable", "code"], name="icd10_billable_code")]
