@@ -90,48 +90,76 @@ def parse_query(text: str) -> SearchQuery:
     return query
 
 
+SEARCH_FIELDS = ("id", "mrn", "family_name", "given_name", "preferred_name", "middle_name",
+                 "birth_date", "sex", "phone_mobile", "phone_home", "organization_id")
+
+
+def _name_alternatives(query: SearchQuery) -> list[tuple[Q, tuple[str, ...]]]:
+    """Each way the typed name can match, with the index order that serves it.
+
+    Each alternative runs as its own query so that it is one index range scan; an OR across
+    different keys would make the database scan the organization's whole index.
+    """
+    if query.family or query.given:
+        alternatives: list[tuple[Q, tuple[str, ...]]] = []
+        family = _prefix("family_key", query.family) if query.family else Q()
+        if query.given:
+            alternatives.append((family & _prefix("given_key", query.given),
+                                 ("family_key", "given_key")))
+            alternatives.append((family & _prefix("preferred_key", query.given),
+                                 ("family_key", "given_key")))
+        else:
+            alternatives.append((family, ("family_key", "given_key")))
+        if len(query.either) >= 2:  # typed "last first" rather than "first last"
+            alternatives.append((_prefix("family_key", query.either[0])
+                                 & _prefix("given_key", "".join(query.either[1:])),
+                                 ("family_key", "given_key")))
+        return alternatives
+    if query.either:
+        key = query.either[0]
+        return [(_prefix("family_key", key), ("family_key", "given_key")),
+                (_prefix("given_key", key), ("given_key", "family_key")),
+                (_prefix("preferred_key", key), ("preferred_key", "family_key"))]
+    return []
+
+
+def _digit_alternatives(query: SearchQuery) -> list[Q]:
+    if not query.digits:
+        return []
+    alternatives = [Q(mrn=query.digits)]
+    if len(query.digits) >= 4:
+        digits = query.digits
+        if len(digits) == 11 and digits[0] == "1":
+            digits = digits[1:]
+        alternatives += [_prefix("mobile_key", digits), _prefix("home_key", digits)]
+    return alternatives
+
+
 def search_patients(
     organization: Organization | int, text: str, *, limit: int = SEARCH_LIMIT
 ) -> list[Patient]:
-    """Find patients by name prefix, date of birth, MRN or phone; best matches first."""
+    """Find patients by name prefix, date of birth, MRN or phone.
+
+    Last-name matches come first (in name order), then first- and preferred-name matches.
+    Each way of matching is one indexed query with its own limit; the results are merged.
+    """
     query = parse_query(text)
     if query.is_empty:
         return []
-    qs = patients_for(organization)
-    cond = Q()
-    if query.digits:
-        digit_cond = Q(mrn=query.digits)
-        if len(query.digits) >= 4:
-            digits = query.digits[1:] if len(query.digits) == 11 and query.digits[0] == "1" \
-                else query.digits
-            digit_cond |= _prefix("mobile_key", digits) | _prefix("home_key", digits)
-        cond &= digit_cond
+    base = patients_for(organization).only(*SEARCH_FIELDS)
     if query.birth_date:
-        cond &= Q(birth_date=query.birth_date)
-    if query.family or query.given:
-        name = Q()
-        if query.family:
-            name &= _prefix("family_key", query.family)
-        if query.given:
-            name &= _prefix("given_key", query.given) | _prefix("preferred_key", query.given)
-        if len(query.either) >= 2:
-            # "first last" as typed, or "last first"
-            swapped = _prefix("family_key", query.either[0]) & _prefix(
-                "given_key", "".join(query.either[1:])
-            )
-            name |= swapped
-        cond &= name
-    elif query.either:
-        key = query.either[0]
-        cond &= _prefix("family_key", key) | _prefix("given_key", key) | _prefix(
-            "preferred_key", key
-        )
-    return list(
-        qs.filter(cond)
-        .only("id", "mrn", "family_name", "given_name", "preferred_name", "middle_name",
-              "birth_date", "sex", "phone_mobile", "phone_home", "organization_id")
-        .order_by("family_key", "given_key", "birth_date")[:limit]
-    )
+        base = base.filter(birth_date=query.birth_date)
+    names = _name_alternatives(query) or [(Q(), ("family_key", "given_key"))]
+    digits = _digit_alternatives(query) or [Q()]
+    found: dict[int, Patient] = {}
+    for name_cond, order in names:
+        for digit_cond in digits:
+            rows = base.filter(name_cond & digit_cond).order_by(*order, "birth_date")[:limit]
+            for patient in rows:
+                found.setdefault(patient.pk, patient)
+            if len(found) >= limit:
+                return list(found.values())[:limit]
+    return list(found.values())
 
 
 def patients_by_name(
