@@ -23,6 +23,9 @@ Handler = Callable[[HttpRequest], HttpResponse]
 # Paths that answer without a session: the API has its own bearer-token check.
 PUBLIC_PREFIXES = ("/fhir/", "/static/", "/healthz")
 MFA_EXEMPT_PREFIXES = ("/account/", "/static/", "/healthz", "/fhir/")
+# How often activity is written to the session (the idle time-out is exact to this much).
+TOUCH_EVERY_SECONDS = 60
+MFA_DEVICE_KEY = "carebench_has_mfa_device"
 
 
 class LoginRequiredMiddleware(DjangoLoginRequired):
@@ -69,7 +72,9 @@ class SessionTimeoutMiddleware:
                     response["HX-Redirect"] = settings.LOGIN_URL_PATH
                     return response
                 return redirect(f"{settings.LOGIN_URL_PATH}?next={request.path}")
-            request.session["carebench_last_seen"] = now
+            if now - last_seen >= TOUCH_EVERY_SECONDS or "carebench_last_seen" not in \
+                    request.session:
+                request.session["carebench_last_seen"] = now
         return self.get_response(request)
 
 
@@ -87,9 +92,13 @@ class MFARequiredMiddleware:
             and not user.is_verified()
             and not request.path.startswith(MFA_EXEMPT_PREFIXES)
         ):
-            from django_otp import user_has_device
+            has_device = request.session.get(MFA_DEVICE_KEY)
+            if has_device is None:
+                from django_otp import user_has_device
 
-            if user_has_device(user):
+                has_device = user_has_device(user)
+                request.session[MFA_DEVICE_KEY] = has_device
+            if has_device:
                 return redirect("accounts:mfa_verify")
             if user.mfa_required:
                 return redirect("accounts:mfa_setup")

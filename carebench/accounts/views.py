@@ -130,6 +130,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
                 audit.record_for_actor(Actor.from_request(request), action=Action.MFA_ENROLLED,
                                        resource_type="TOTPDevice", resource_id=device.pk)
             otp_login(request, device)
+            request.session.pop("carebench_has_mfa_device", None)
             messages.success(request, "Two-step sign-in is set up.")
             return redirect("core:home")
         form.add_error("token", "That code does not match; check the time on your phone and retry.")

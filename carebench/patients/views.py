@@ -307,13 +307,26 @@ def voided(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "patients/voided.html", context)
 
 
+ADD_LABELS = {"coverage": "Add coverage", "allergies": "Add allergy",
+              "medications": "Add medication", "problems": "Add problem",
+              "history": "Add history"}
+
+
 def _add_view(key: str) -> Callable[[HttpRequest, int], HttpResponse]:
     section = SECTIONS[key]
 
-    @require_POST
+    @require_http_methods(["GET", "POST"])
     @require_perms("patients.view_patient", section.perm("add"))
     def view(request: HttpRequest, pk: int) -> HttpResponse:
         patient = _chart(request, pk)
+        if request.method == "GET":  # the empty form: loaded into the chart, or on its own page
+            context = _patient_context(patient) | {
+                "form": section.form_class(auto_id=f"{key}_%s"), "key": key,
+                "action": request.path, "summary": ADD_LABELS[key]}
+            if request.htmx:  # type: ignore[attr-defined]
+                return render(request, "patients/add_form.html#form", context)
+            _audit_view(request, patient, page=f"add {key}")
+            return render(request, "patients/add_page.html", context)
         form = section.form_class(request.POST, auto_id=f"{key}_%s")
         if form.is_valid():
             try:

@@ -144,3 +144,17 @@ def test_open_redirect_after_login_is_refused(mat):
     response = client.post(reverse("accounts:login") + "?next=https://evil.example/",
                            {"username": mat.username, "password": TEST_PASSWORD})
     assert response["Location"] == "/"
+
+
+def test_activity_slides_the_idle_timeout_without_writing_every_request(mat):
+    client = Client()
+    _login(client, mat.username)
+    client.get("/")
+    first = client.session["carebench_last_seen"]
+    client.get("/")
+    assert client.session["carebench_last_seen"] == first  # fresh: no session write
+    session = client.session
+    session["carebench_last_seen"] = first - 120
+    session.save()
+    client.get("/")
+    assert client.session["carebench_last_seen"] > first - 120  # touched after a minute

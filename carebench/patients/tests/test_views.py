@@ -377,3 +377,21 @@ def test_signed_out_user_goes_to_login(client, mat):
     patient = make_patient(mat)
     response = client.get(chart_url(patient))
     assert response.status_code == 302 and "/account/login/" in response.url
+
+
+def test_chart_loads_add_forms_on_demand(mat, mat_client):
+    patient = make_patient(mat)
+    chart = mat_client.get(reverse("patients:chart", args=[patient.pk])).content.decode()
+    url = reverse("patients:add_allergy", args=[patient.pk])
+    assert f'hx-get="{url}"' in chart
+    assert 'name="substance"' not in chart  # the form itself comes when opened
+    partial = mat_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert 'name="substance"' in partial and "<html" not in partial
+    page = mat_client.get(url)
+    assert page.status_code == 200 and b'name="substance"' in page.content
+    assert patient.family_name.encode() in page.content  # the banner is on the form's page
+
+
+def test_add_form_page_is_404_for_another_organizations_patient(mat_client, other_mat):
+    stranger = make_patient(other_mat)
+    assert mat_client.get(reverse("patients:add_allergy", args=[stranger.pk])).status_code == 404
