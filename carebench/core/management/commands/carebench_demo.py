@@ -65,10 +65,23 @@ class Command(BaseCommand):
                 task = bar.add_task("Creating demo patients", total=count)
                 demo.build_demo(patients=count,
                                 progress=lambda n: bar.update(task, completed=n))
+        self.prepare_schedule()
         port = options.get("port") or default_port()
         self.print_logins(site_url(options.get("host") or DEFAULT_HOST, port))
         if options["serve"]:
-            run_server(self, options)
+            run_server(self, {**options, "with_worker": True})
+
+    def prepare_schedule(self) -> None:
+        """The demo clinic's schedule (once) and today's flow board (once a day)."""
+        from carebench.scheduling import demo as schedule_demo
+
+        org = demo.demo_organization()
+        if org is None:
+            return
+        schedule_demo.build_schedule(org)
+        booked = schedule_demo.ensure_today(org)
+        if booked:
+            self.stdout.write(f"Booked today's clinic: {booked} visits on the flow board.")
 
     def print_otp(self, username: str | None) -> None:
         if not username:

@@ -7,6 +7,7 @@ one writer at a time, so a few processes with a few threads each is the right sh
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from typing import Any
 
@@ -74,6 +75,8 @@ def add_server_arguments(parser: CommandParser) -> None:
                         help=f"worker processes (default {DEFAULT_WORKERS}, "
                              f"{DEFAULT_THREADS} threads each)")
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="threads per worker")
+    parser.add_argument("--with-worker", action="store_true",
+                        help="also run the background worker (reminders) beside the server")
     parser.add_argument("--print-command", action="store_true",
                         help="print the gunicorn command instead of running it")
 
@@ -90,6 +93,11 @@ def serve(command: BaseCommand, options: dict[str, Any]) -> None:
     if options.get("print_command"):
         command.stdout.write(" ".join(argv))
         return
+    if options.get("with_worker"):
+        # The worker leaves when this process (soon gunicorn's master, same pid) is gone.
+        subprocess.Popen([sys.executable, "-m", "carebench.cli", "worker",  # noqa: S603
+                          "--exit-with-parent"])
+        command.stdout.write("background worker started (appointment reminders)")
     command.stdout.write(f"carebench is running at {site_url(host, port)}  (Ctrl-C stops it)")
     command.stdout.flush()
     sys.stderr.flush()

@@ -3,6 +3,7 @@ queues the periodic jobs (appointment reminders)."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Any
@@ -12,17 +13,23 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 
-def _tick(interval: float, stop: threading.Event) -> None:
+def _tick(interval: float, stop: threading.Event, parent: int | None) -> None:
+    """Queue the periodic jobs every `interval` seconds; leave when the parent is gone."""
     from carebench.scheduling.tasks import send_due_reminders
 
+    next_run = 0.0
     while not stop.is_set():
-        try:
-            send_due_reminders.enqueue()
-        except Exception as exc:  # noqa: BLE001 - keep ticking; the worker logs the task
-            print(f"could not queue reminders: {exc}")
-        finally:
-            close_old_connections()
-        stop.wait(interval)
+        if parent is not None and os.getppid() != parent:
+            os._exit(0)  # the server that started us is gone
+        if time.monotonic() >= next_run:
+            next_run = time.monotonic() + interval
+            try:
+                send_due_reminders.enqueue()
+            except Exception as exc:  # noqa: BLE001 - keep ticking; the worker logs the task
+                print(f"could not queue reminders: {exc}")
+            finally:
+                close_old_connections()
+        stop.wait(1.0)
 
 
 class Command(BaseCommand):
@@ -31,6 +38,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--tick", type=float, default=60.0,
                             help="seconds between periodic jobs (default 60)")
+        parser.add_argument("--exit-with-parent", action="store_true",
+                            help="stop when the process that started the worker stops")
         parser.add_argument("--once", action="store_true",
                             help="queue the periodic jobs once, run every ready task, and exit")
 
@@ -42,7 +51,9 @@ class Command(BaseCommand):
             call_command("db_worker", "--batch", "--interval", "0")
             return
         stop = threading.Event()
-        ticker = threading.Thread(target=_tick, args=(options["tick"], stop), daemon=True)
+        parent = os.getppid() if options["exit_with_parent"] else None
+        ticker = threading.Thread(target=_tick, args=(options["tick"], stop, parent),
+                                  daemon=True)
         ticker.start()
         self.stdout.write(f"carebench worker: periodic jobs every {options['tick']:.0f} s")
         try:
