@@ -22,7 +22,21 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import JSONRenderer
 
-from . import allergy, capability, condition, coverage, medication_statement, patient
+from . import (
+    allergy,
+    appointment,
+    capability,
+    condition,
+    coverage,
+    encounter,
+    location,
+    medication_statement,
+    observation,
+    patient,
+    practitioner,
+    schedule,
+    slot,
+)
 from .auth import BearerToken, unauthorized
 from .outcome import FHIR_JSON, FhirError, bad_request, outcome_response
 
@@ -42,7 +56,8 @@ api = NinjaAPI(
     docs_url=None,
     urls_namespace="fhir",
 )
-for module in (capability, patient, allergy, condition, medication_statement, coverage):
+for module in (capability, patient, allergy, condition, medication_statement, coverage,
+               practitioner, location, schedule, slot, appointment, encounter, observation):
     api.add_router("", module.router)
 
 

@@ -13,7 +13,21 @@ from ninja import Router
 
 from carebench.core import clock
 
-from . import allergy, condition, coverage, medication_statement, patient, schemas
+from . import (
+    allergy,
+    appointment,
+    condition,
+    coverage,
+    encounter,
+    location,
+    medication_statement,
+    observation,
+    patient,
+    practitioner,
+    schedule,
+    schemas,
+    slot,
+)
 from .bundle import MAX_COUNT, base_url
 from .outcome import fhir_response
 
@@ -39,7 +53,8 @@ def metadata(request: HttpRequest) -> HttpResponse:
 
 
 def capability_statement(base: str) -> dict[str, Any]:
-    modules = (patient, allergy, condition, medication_statement, coverage)
+    modules = (patient, allergy, condition, medication_statement, coverage, practitioner,
+               location, schedule, slot, appointment, encounter, observation)
     return {
         "resourceType": "CapabilityStatement",
         "id": "carebench",
@@ -72,7 +87,7 @@ def _resource(module: Any) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "type": module.RESOURCE,
         "interaction": [{"code": code} for code in module.INTERACTIONS],
-        "versioning": "versioned",
+        "versioning": "versioned" if "read" in module.INTERACTIONS else "no-version",
         "readHistory": False,
         "updateCreate": False,
         "searchParam": [
@@ -80,7 +95,7 @@ def _resource(module: Any) -> dict[str, Any]:
         ] + COMMON_SEARCH,
     }
     if module.PROFILE.startswith("http://hl7.org/fhir/us/core/"):
-        resource["supportedProfile"] = [module.PROFILE]
+        resource["supportedProfile"] = getattr(module, "SUPPORTED_PROFILES", [module.PROFILE])
     else:
         resource["profile"] = module.PROFILE
     return resource

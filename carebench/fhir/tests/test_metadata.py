@@ -20,7 +20,8 @@ def test_metadata_needs_no_token_and_validates(anonymous, db):
     assert "Bearer" in rest["security"]["description"]
     resources = {r["type"]: r for r in rest["resource"]}
     assert set(resources) == {"Patient", "AllergyIntolerance", "Condition",
-                              "MedicationStatement", "Coverage"}
+                              "MedicationStatement", "Coverage", "Practitioner", "Location",
+                              "Schedule", "Slot", "Appointment", "Encounter", "Observation"}
     patient = resources["Patient"]
     assert {i["code"] for i in patient["interaction"]} == {"read", "search-type", "create",
                                                            "update"}
@@ -42,7 +43,7 @@ def test_openapi_schema_is_served(anonymous, db):
 
 
 def test_unknown_path_is_a_fhir_404(fhir):
-    response = fhir.get("/fhir/Observation/1")
+    response = fhir.get("/fhir/Procedure/1")
     assert response.status_code == 404
     assert response["Content-Type"].startswith(FHIR_JSON)
     OperationOutcome.model_validate(response.json())
