@@ -56,7 +56,7 @@ def close_encounter_for(*, actor: Actor, appointment: Appointment) -> None:
     with transaction.atomic():
         count = Encounter.objects.filter(appointment=appointment,
                                          status=Encounter.Status.IN_PROGRESS).update(
-            status=Encounter.Status.FINISHED, ended_at=clock.now())
+            status=Encounter.Status.FINISHED, ended_at=clock.now(), updated_at=clock.now())
         if count:
             audit.record_for_actor(actor, action=Action.UPDATE,
                                    patient_id=appointment.patient_id, resource_type="Encounter",
@@ -82,7 +82,8 @@ def set_chief_complaint(*, actor: Actor, encounter: Encounter, text: str) -> Enc
     errors.raise_if_any()
     with transaction.atomic():
         old = encounter.chief_complaint
-        Encounter.objects.filter(pk=encounter.pk).update(chief_complaint=text)
+        Encounter.objects.filter(pk=encounter.pk).update(chief_complaint=text,
+                                                          updated_at=clock.now())
         encounter.chief_complaint = text
         audit.record_for_actor(actor, action=Action.UPDATE, patient_id=encounter.patient_id,
                                resource_type="Encounter", resource_id=encounter.pk,

@@ -322,6 +322,7 @@ def reschedule_appointment(*, actor: Actor, appointment: Appointment, start: dat
         _check_conflicts(req, start, end, exclude_id=appointment.pk)
         old = {"start": appointment.start.isoformat(), "provider": appointment.provider_id}
         Appointment.objects.filter(pk=appointment.pk).update(start=start, end=end,
+                                                              updated_at=clock.now(),
                                                               provider=req.provider)
         appointment.refresh_from_db()
         audit.record_for_actor(actor, action=Action.UPDATE, patient_id=appointment.patient_id,
@@ -339,7 +340,8 @@ def _set_status(actor: Actor, appointment: Appointment, status: str, *, note: st
         if locked.status != appointment.status:
             raise BookingConflict(f"the appointment moved to '{locked.get_status_display()}' "
                                   "meanwhile; reload", field="status")
-        updates: dict[str, object] = {"status": status, "status_changed_at": now, **fields}
+        updates: dict[str, object] = {"status": status, "status_changed_at": now,
+                                      "updated_at": now, **fields}
         if room is not None:
             updates["room"] = room
         Appointment.objects.filter(pk=appointment.pk).update(**updates)
