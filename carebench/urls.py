@@ -7,5 +7,7 @@ urlpatterns = [
     path("account/", include("carebench.accounts.urls")),
     path("patients/", include("carebench.patients.urls")),
     path("audit/", include("carebench.audit.urls")),
+    path("schedule/", include("carebench.scheduling.urls")),
+    path("visits/", include("carebench.encounters.urls")),
     path("fhir/", include("carebench.fhir.api")),
 ]

@@ -84,3 +84,91 @@
     }
   });
 })();
+
+/* Schedule, flow board and rooming helpers (CSP-safe: styles set through the CSSOM only). */
+(function () {
+  "use strict";
+
+  // Colours and grid places come as data attributes; inline style attributes are not allowed.
+  function paint(root) {
+    Array.prototype.forEach.call(root.querySelectorAll("[data-color]"), function (el) {
+      var color = el.getAttribute("data-color");
+      if (/^#[0-9a-fA-F]{6}$/.test(color)) { el.style.setProperty("--type-color", color); }
+    });
+    Array.prototype.forEach.call(root.querySelectorAll(".day-grid[data-rows]"), function (grid) {
+      grid.classList.add("timed");
+      grid.style.setProperty("--rows", grid.getAttribute("data-rows"));
+      Array.prototype.forEach.call(grid.querySelectorAll("[data-row]"), function (el) {
+        var row = parseInt(el.getAttribute("data-row"), 10);
+        var span = parseInt(el.getAttribute("data-span") || "1", 10);
+        if (row > 0 && span > 0) { el.style.gridRow = row + " / span " + span; }
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { paint(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { paint(event.detail.elt || document); });
+
+  // The board refreshes itself every 15 s; not while someone is typing in it.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (!elt || !elt.hasAttribute || !elt.hasAttribute("data-poll")) { return; }
+    var active = document.activeElement;
+    if (active && elt.contains(active) && active.matches("input, select, textarea")) {
+      event.preventDefault();
+    }
+  });
+
+  // After a board action, keep the keyboard on the same visit's row.
+  var lastRow = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var row = event.detail.elt && event.detail.elt.closest ? event.detail.elt.closest("tr[id^='row-']") : null;
+    if (row) { lastRow = row.id; }
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (!lastRow || !event.detail.elt || event.detail.elt.id !== "board") { return; }
+    var row = document.getElementById(lastRow);
+    lastRow = null;
+    var target = row && (row.querySelector(".next-step input:not([type=hidden]), .next-step select, .next-step button") ||
+                         row.querySelector("a"));
+    var error = document.querySelector("#board [data-error-summary]");
+    if (error) { error.focus(); } else if (target) { target.focus(); }
+  });
+
+  // BMI as the height and weight are typed (the server works it out again when saving).
+  function number(form, selector) {
+    var el = form.querySelector(selector);
+    var value = el ? parseFloat(el.value) : NaN;
+    return isNaN(value) ? null : value;
+  }
+  function bmi(form) {
+    var out = form.querySelector("[data-bmi-output]");
+    if (!out) { return; }
+    var cm = number(form, "[data-height-cm]");
+    var feet = number(form, "[data-height-ft]");
+    var inches = number(form, "[data-height-in]");
+    if (feet !== null || inches !== null) { cm = ((feet || 0) * 12 + (inches || 0)) * 2.54; }
+    var weight = number(form, "[data-weight]");
+    var unit = form.querySelector("[data-weight-unit]");
+    if (weight !== null && unit && unit.value === "lb") { weight = weight / 2.20462262; }
+    if (!cm || !weight || cm < 20) { out.textContent = "—"; return; }
+    var value = weight / Math.pow(cm / 100, 2);
+    if (!isFinite(value) || value < 5 || value > 250) { out.textContent = "check height and weight"; return; }
+    out.textContent = value.toFixed(1) + " kg/m²";
+  }
+  document.addEventListener("input", function (event) {
+    var form = event.target.closest ? event.target.closest("[data-bmi-form]") : null;
+    if (form) { bmi(form); }
+  });
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest ? event.target.closest("[data-bmi-form]") : null;
+    if (form) { bmi(form); }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-bmi-form]"), bmi);
+  });
+
+  // The calendar feed address: select it all on focus, ready to copy.
+  document.addEventListener("focusin", function (event) {
+    if (event.target.matches && event.target.matches("[data-select-on-focus]")) { event.target.select(); }
+  });
+})();
