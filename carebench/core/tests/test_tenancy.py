@@ -1,0 +1,139 @@
+"""Tenancy, route by route: a user never reaches another organization's rows.
+
+Every page route that takes an id is listed in ROUTES with how to fill it from a world of rows.
+A new route with an id must be added here, or `test_every_id_route_is_covered` fails. The FHIR
+API has its own tenancy tests in carebench/fhir/tests.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from carebench.conftest import signed_in
+from carebench.encounters import services as enc
+from carebench.encounters.vitals import VitalsEntry
+from carebench.patients import services as ps
+from carebench.scheduling import services as sched
+from carebench.scheduling.models import Status
+from carebench.testing import UserFactory, actor_for, make_patient, make_schedule, next_weekday_at
+
+ROLES = ["admin", "mat", "frontdesk", "provider", "manager"]
+
+
+def _world(org: Any, npi: str) -> SimpleNamespace:
+    user = UserFactory(organization=org, username=f"all-{org.slug}", roles=ROLES)
+    actor = actor_for(user)
+    patient = make_patient(user)
+    setup = make_schedule(user, npi=npi)
+    appt = sched.book_appointment(actor=actor, request=sched.BookingRequest(
+        patient=patient, provider=setup.provider, appointment_type=setup.visit,
+        start=next_weekday_at(9), facility=setup.facility))
+    sched.advance_flow(actor=actor, appointment=appt, to=Status.ARRIVED)
+    encounter = appt.encounter
+    enc.record_vitals(actor=actor, patient=patient, encounter=encounter,
+                      entry=VitalsEntry(systolic=Decimal(190), diastolic=Decimal(125)))
+    entries = {
+        "allergies": ps.add_allergy(actor=actor, patient=patient, substance="Latex"),
+        "medications": ps.add_medication(actor=actor, patient=patient, medication="Aspirin"),
+        "problems": ps.add_problem(actor=actor, patient=patient, icd10_code="I10"),
+        "history": ps.add_history(actor=actor, patient=patient, kind="surgical",
+                                  description="Appendectomy"),
+        "coverage": ps.add_coverage(actor=actor, patient=patient, member_id="W123",
+                                    payer=ps.get_or_create_payer(actor=actor, name="Aetna")),
+    }
+    return SimpleNamespace(user=user, patient=patient, appt=appt, encounter=encounter,
+                           alert=encounter.alerts.get(), room=setup.room,
+                           provider=setup.provider, entries=entries)
+
+
+def _patient(w: SimpleNamespace) -> dict[str, Any]:
+    return {"pk": w.patient.pk}
+
+
+def _entry(key: str) -> Any:
+    return lambda w: {"pk": w.patient.pk, "section_key": key, "entry_id": w.entries[key].pk}
+
+
+ROUTES: dict[str, Any] = {
+    "patients:chart": _patient, "patients:edit": _patient, "patients:voided": _patient,
+    "patients:add_coverage": _patient, "patients:add_allergy": _patient,
+    "patients:no_known_allergies": _patient, "patients:add_medication": _patient,
+    "patients:reconcile_medications": _patient, "patients:add_problem": _patient,
+    "patients:add_history": _patient,
+    "patients:correct_entry": [_entry(k) for k in ("allergies", "medications", "problems",
+                                                    "history", "coverage")],
+    "patients:void_entry": [_entry(k) for k in ("allergies", "medications", "problems",
+                                                 "history", "coverage")],
+    "scheduling:appointment": lambda w: {"pk": w.appt.pk},
+    "scheduling:reschedule": lambda w: {"pk": w.appt.pk},
+    "scheduling:cancel": lambda w: {"pk": w.appt.pk},
+    "scheduling:no_show": lambda w: {"pk": w.appt.pk},
+    "scheduling:advance": lambda w: {"pk": w.appt.pk},
+    "scheduling:room_status": lambda w: {"pk": w.room.pk},
+    "scheduling:provider": lambda w: {"pk": w.provider.pk},
+    "encounters:encounter": lambda w: {"pk": w.encounter.pk},
+    "encounters:chief_complaint": lambda w: {"pk": w.encounter.pk},
+    "encounters:rooming_item": lambda w: {"pk": w.encounter.pk, "item": "phq2"},
+    "encounters:record_vitals": lambda w: {"pk": w.encounter.pk},
+    "encounters:ready": lambda w: {"pk": w.encounter.pk},
+    "encounters:acknowledge": lambda w: {"pk": w.alert.pk},
+    "encounters:walk_in": lambda w: {"patient_id": w.patient.pk},
+    "encounters:vitals_history": lambda w: {"patient_id": w.patient.pk},
+}
+# Reached with a signed token instead of a session; tested in scheduling/tests/test_views.py.
+TOKEN_ROUTES = {"scheduling:calendar"}
+
+
+def _id_routes() -> list[str]:
+    found = []
+
+    def walk(patterns: list[Any], namespace: str = "", prefix: str = "") -> None:
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if route.startswith("fhir/"):
+                continue  # the FHIR API has its own tenancy tests
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, pattern.namespace or namespace, route)
+            elif isinstance(pattern, URLPattern) and "<" in route:
+                found.append(f"{namespace}:{pattern.name}")
+
+    walk(get_resolver().url_patterns)
+    return found
+
+
+def test_every_id_route_is_covered():
+    missing = sorted(set(_id_routes()) - set(ROUTES) - TOKEN_ROUTES)
+    assert not missing, f"add these routes to ROUTES in {__name__}: {missing}"
+
+
+@pytest.fixture
+def worlds(org, other_org, icd10):
+    return _world(org, "1234567893"), _world(other_org, "1245319599")
+
+
+def _cases() -> list[tuple[str, int]]:
+    cases = []
+    for name, fill in ROUTES.items():
+        count = len(fill) if isinstance(fill, list) else 1
+        cases += [(name, i) for i in range(count)]
+    return cases
+
+
+@pytest.mark.parametrize("name,index", _cases())
+def test_another_organizations_rows_are_not_found(worlds, name, index):
+    mine, theirs = worlds
+    fill = ROUTES[name]
+    fill = fill[index] if isinstance(fill, list) else fill
+    client = signed_in(mine.user)
+    own_url = reverse(name, kwargs=fill(mine))
+    other_url = reverse(name, kwargs=fill(theirs))
+    own = [client.get(own_url).status_code, client.post(own_url, {}).status_code]
+    assert 404 not in own or own.count(404) < 2, f"{name}: own row not found, check the filler"
+    for response in (client.get(other_url), client.post(other_url, {})):
+        assert response.status_code in (404, 405), (name, response.status_code)
+    assert 404 in (client.get(other_url).status_code, client.post(other_url, {}).status_code)
