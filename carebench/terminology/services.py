@@ -19,6 +19,8 @@ def load_icd10cm(
     batch_size: int = 5000,
 ) -> int:
     """Replace the ICD-10-CM table with `rows` of (code, description, billable)."""
+    if not version or len(version) > 40:
+        raise ValueError("version: a code-set version is 1 to 40 characters")
     count = 0
     with transaction.atomic():
         Icd10CmCode.objects.all().delete()

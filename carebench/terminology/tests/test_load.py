@@ -10,8 +10,8 @@ ROWS = [("E11", "Type 2 diabetes mellitus", False),
 
 
 def test_load_is_idempotent_and_version_stamped(db):
-    load_icd10cm(ROWS, version="simple-icd-10-cm 1.5.0 (long version string)")
-    load_icd10cm(ROWS, version="simple-icd-10-cm 1.5.0 (long version string)")
+    load_icd10cm(ROWS, version="simple-icd-10-cm 1.5.0 (test rows)")
+    load_icd10cm(ROWS, version="simple-icd-10-cm 1.5.0 (test rows)")
     assert Icd10CmCode.objects.count() == 3
     assert CodeSetVersion.objects.get(code_set="icd10cm").row_count == 3
 
