@@ -63,12 +63,18 @@ def create_postgres_database(url: str) -> None:
     from psycopg import sql
 
     cfg = dj_database_url.parse(url)
-    params = {"host": cfg.get("HOST") or None, "port": cfg.get("PORT") or None,
-              "user": cfg.get("USER") or None, "password": cfg.get("PASSWORD") or None}
-    with psycopg.connect(dbname="postgres", autocommit=True,
-                         **{k: v for k, v in params.items() if v}) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                              [cfg["NAME"]]).fetchone()
+    params = {
+        "host": cfg.get("HOST") or None,
+        "port": cfg.get("PORT") or None,
+        "user": cfg.get("USER") or None,
+        "password": cfg.get("PASSWORD") or None,
+    }
+    with psycopg.connect(
+        dbname="postgres", autocommit=True, **{k: v for k, v in params.items() if v}
+    ) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]]
+        ).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(cfg["NAME"])))
             print(f"created database {cfg['NAME']}")
@@ -76,19 +82,28 @@ def create_postgres_database(url: str) -> None:
 
 # --- seeding --------------------------------------------------------------------------------
 
+
 def ensure_org_and_user() -> tuple[Any, Any]:
     from carebench.accounts.models import User
     from carebench.accounts.services import create_user
     from carebench.core.models import Facility, Organization
 
-    org, _ = Organization.objects.get_or_create(slug=BENCH_ORG_SLUG,
-                                                defaults={"name": "Bench Health"})
-    Facility.objects.get_or_create(organization=org, name="Bench Clinic",
-                                   defaults={"state": "TX"})
+    org, _ = Organization.objects.get_or_create(
+        slug=BENCH_ORG_SLUG, defaults={"name": "Bench Health"}
+    )
+    Facility.objects.get_or_create(organization=org, name="Bench Clinic", defaults={"state": "TX"})
     user = User.objects.filter(username="bench-mat").first()
     if user is None:
-        user = create_user(actor=None, organization=org, username="bench-mat", password=None,
-                           roles=["mat"], first_name="Bench", last_name="Assistant", title="CMA")
+        user = create_user(
+            actor=None,
+            organization=org,
+            username="bench-mat",
+            password=None,
+            roles=["mat"],
+            first_name="Bench",
+            last_name="Assistant",
+            title="CMA",
+        )
     return org, user
 
 
@@ -127,20 +142,36 @@ def seed_patients(org: Any, wanted: int) -> None:
     female, female_w = weighted(Names.first_names_female)
     male, male_w = weighted(Names.first_names_male)
     family, family_w = weighted(Names.last_names)
-    payers = [Payer.objects.get_or_create(organization=org, name=name,
-                                          defaults={"payer_code": code})[0]
-              for name, code in (("Aetna", "60054"), ("Cigna", "62308"),
-                                 ("UnitedHealthcare", "87726"), ("Medicare Part B", "04412"))]
-    allergies = [("Penicillin", "70618"), ("Sulfa drugs", ""), ("Latex", ""), ("Peanuts", ""),
-                 ("Codeine", "2670"), ("Shellfish", "")]
-    meds = [("Lisinopril 10 mg oral tablet", "314076"), ("Metformin 500 mg oral tablet", "861007"),
-            ("Atorvastatin 20 mg oral tablet", "617310"),
-            ("Amlodipine 5 mg oral tablet", "197361"),
-            ("Levothyroxine 50 mcg oral tablet", "966222")]
-    problems = [("I10", "Essential (primary) hypertension"),
-                ("E11.9", "Type 2 diabetes mellitus without complications"),
-                ("E78.5", "Hyperlipidemia, unspecified"),
-                ("J45.909", "Unspecified asthma, uncomplicated")]
+    payers = [
+        Payer.objects.get_or_create(organization=org, name=name, defaults={"payer_code": code})[0]
+        for name, code in (
+            ("Aetna", "60054"),
+            ("Cigna", "62308"),
+            ("UnitedHealthcare", "87726"),
+            ("Medicare Part B", "04412"),
+        )
+    ]
+    allergies = [
+        ("Penicillin", "70618"),
+        ("Sulfa drugs", ""),
+        ("Latex", ""),
+        ("Peanuts", ""),
+        ("Codeine", "2670"),
+        ("Shellfish", ""),
+    ]
+    meds = [
+        ("Lisinopril 10 mg oral tablet", "314076"),
+        ("Metformin 500 mg oral tablet", "861007"),
+        ("Atorvastatin 20 mg oral tablet", "617310"),
+        ("Amlodipine 5 mg oral tablet", "197361"),
+        ("Levothyroxine 50 mcg oral tablet", "966222"),
+    ]
+    problems = [
+        ("I10", "Essential (primary) hypertension"),
+        ("E11.9", "Type 2 diabetes mellitus without complications"),
+        ("E78.5", "Hyperlipidemia, unspecified"),
+        ("J45.909", "Unspecified asthma, uncomplicated"),
+    ]
     start = time.perf_counter()
     org_row = Organization.objects.get(pk=org.pk)
     next_mrn = org_row.next_mrn
@@ -151,63 +182,120 @@ def seed_patients(org: Any, wanted: int) -> None:
         batch = []
         for _ in range(size):
             sex = "female" if rng.random() < 0.52 else "male"
-            given = rng.choices(female, female_w)[0] if sex == "female" else \
-                rng.choices(male, male_w)[0]
+            given = (
+                rng.choices(female, female_w)[0]
+                if sex == "female"
+                else rng.choices(male, male_w)[0]
+            )
             last = rng.choices(family, family_w)[0]
-            mobile = f"{rng.randint(2, 9)}{rng.randint(0, 99):02d}{rng.randint(2, 9)}" \
-                     f"{rng.randint(0, 999999):06d}"
-            home = (f"{rng.randint(2, 9)}{rng.randint(0, 99):02d}{rng.randint(2, 9)}"
-                    f"{rng.randint(0, 999999):06d}") if rng.random() < 0.2 else ""
-            batch.append(Patient(
-                organization=org, mrn=str(next_mrn), family_name=last, given_name=given,
-                birth_date=today - timedelta(days=rng.randint(0, 95 * 365)), sex=sex,
-                phone_mobile=mobile, phone_home=home, state="TX",
-                family_key=search_key(last), given_key=search_key(given), preferred_key="",
-                mobile_key=phone_key(mobile), home_key=phone_key(home),
-            ))
+            mobile = (
+                f"{rng.randint(2, 9)}{rng.randint(0, 99):02d}{rng.randint(2, 9)}"
+                f"{rng.randint(0, 999999):06d}"
+            )
+            home = (
+                (
+                    f"{rng.randint(2, 9)}{rng.randint(0, 99):02d}{rng.randint(2, 9)}"
+                    f"{rng.randint(0, 999999):06d}"
+                )
+                if rng.random() < 0.2
+                else ""
+            )
+            batch.append(
+                Patient(
+                    organization=org,
+                    mrn=str(next_mrn),
+                    family_name=last,
+                    given_name=given,
+                    birth_date=today - timedelta(days=rng.randint(0, 95 * 365)),
+                    sex=sex,
+                    phone_mobile=mobile,
+                    phone_home=home,
+                    state="TX",
+                    family_key=search_key(last),
+                    given_key=search_key(given),
+                    preferred_key="",
+                    mobile_key=phone_key(mobile),
+                    home_key=phone_key(home),
+                )
+            )
             next_mrn += 1
         with transaction.atomic():
             created = Patient.objects.bulk_create(batch)
             Organization.objects.filter(pk=org.pk).update(next_mrn=next_mrn)
             base = {"organization": org}
-            rows: dict[type, list[Any]] = {Allergy: [], MedicationStatement: [], Problem: [],
-                                           HistoryEntry: [], Coverage: []}
+            rows: dict[type, list[Any]] = {
+                Allergy: [],
+                MedicationStatement: [],
+                Problem: [],
+                HistoryEntry: [],
+                Coverage: [],
+            }
             for patient in created:
                 if rng.random() < 0.5:
-                    rows[Allergy].append(Allergy(**base, patient=patient,
-                                                 kind=Allergy.Kind.NO_KNOWN,
-                                                 substance="No known allergies",
-                                                 substance_code="716186003"))
+                    rows[Allergy].append(
+                        Allergy(
+                            **base,
+                            patient=patient,
+                            kind=Allergy.Kind.NO_KNOWN,
+                            substance="No known allergies",
+                            substance_code="716186003",
+                        )
+                    )
                 else:
                     for name, code in rng.sample(allergies, rng.randint(1, 2)):
-                        rows[Allergy].append(Allergy(**base, patient=patient, substance=name,
-                                                     substance_code=code, reaction="Hives"))
+                        rows[Allergy].append(
+                            Allergy(
+                                **base,
+                                patient=patient,
+                                substance=name,
+                                substance_code=code,
+                                reaction="Hives",
+                            )
+                        )
                 for name, code in rng.sample(meds, rng.randint(0, 3)):
-                    rows[MedicationStatement].append(MedicationStatement(
-                        **base, patient=patient, medication=name, rxnorm_code=code,
-                        frequency="once daily"))
+                    rows[MedicationStatement].append(
+                        MedicationStatement(
+                            **base,
+                            patient=patient,
+                            medication=name,
+                            rxnorm_code=code,
+                            frequency="once daily",
+                        )
+                    )
                 for code, text in rng.sample(problems, rng.randint(0, 3)):
-                    rows[Problem].append(Problem(**base, patient=patient, icd10_code=code,
-                                                 description=text))
-                rows[HistoryEntry].append(HistoryEntry(
-                    **base, patient=patient, kind=HistoryEntry.Kind.TOBACCO,
-                    description="Never smoker", tobacco_status=TobaccoStatus.NEVER))
+                    rows[Problem].append(
+                        Problem(**base, patient=patient, icd10_code=code, description=text)
+                    )
+                rows[HistoryEntry].append(
+                    HistoryEntry(
+                        **base,
+                        patient=patient,
+                        kind=HistoryEntry.Kind.TOBACCO,
+                        description="Never smoker",
+                        tobacco_status=TobaccoStatus.NEVER,
+                    )
+                )
                 if rng.random() < 0.9:
-                    rows[Coverage].append(Coverage(
-                        **base, patient=patient, payer=rng.choice(payers),
-                        member_id=f"W{rng.randint(10**8, 10**9 - 1)}"))
+                    rows[Coverage].append(
+                        Coverage(
+                            **base,
+                            patient=patient,
+                            payer=rng.choice(payers),
+                            member_id=f"W{rng.randint(10**8, 10**9 - 1)}",
+                        )
+                    )
             for model, items in rows.items():
                 model.objects.bulk_create(items, batch_size=BATCH)
         remaining -= size
         done = wanted - remaining
-        print(f"  {done:,}/{wanted:,} patients ({time.perf_counter() - start:.0f} s)",
-              flush=True)
+        print(f"  {done:,}/{wanted:,} patients ({time.perf_counter() - start:.0f} s)", flush=True)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     print(f"seeded {wanted - have:,} patients in {time.perf_counter() - start:.1f} s")
 
 
 # --- measuring ------------------------------------------------------------------------------
+
 
 def percentile(sorted_values: list[float], pct: float) -> float:
     if not sorted_values:
@@ -240,8 +328,11 @@ def build_operations(org: Any, user: Any) -> list[tuple[str, float, Callable[[in
     from carebench.patients.models import Patient
 
     rng = random.Random(SEED)
-    sample = list(Patient.objects.filter(organization=org).order_by("?")
-                  .values("id", "mrn", "birth_date", "phone_mobile")[:500])
+    sample = list(
+        Patient.objects.filter(organization=org)
+        .order_by("?")
+        .values("id", "mrn", "birth_date", "phone_mobile")[:500]
+    )
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(user)
 
@@ -261,12 +352,17 @@ def build_operations(org: Any, user: Any) -> list[tuple[str, float, Callable[[in
 
     def search_op(texts: Callable[[int], str]) -> Callable[[int], None]:
         if search_url is not None:
+
             def run(i: int) -> None:
-                check(client.get(search_url, {"q": texts(i)}, HTTP_HX_REQUEST="true"),
-                      f"search {texts(i)!r}")
+                check(
+                    client.get(search_url, {"q": texts(i)}, HTTP_HX_REQUEST="true"),
+                    f"search {texts(i)!r}",
+                )
         else:
+
             def run(i: int) -> None:
                 selectors.search_patients(org, texts(i))
+
         return run
 
     def chart_op(i: int) -> None:
@@ -275,9 +371,13 @@ def build_operations(org: Any, user: Any) -> list[tuple[str, float, Callable[[in
             check(client.get(f"/patients/{patient_id}/"), "chart")
         else:
             patient = selectors.get_chart(org, patient_id)
-            audit.record_for_actor(Actor(user=user, organization=org), action=Action.VIEW,
-                                   patient_id=patient.pk, resource_type="Patient",
-                                   resource_id=patient.pk)
+            audit.record_for_actor(
+                Actor(user=user, organization=org),
+                action=Action.VIEW,
+                patient_id=patient.pk,
+                resource_type="Patient",
+                resource_id=patient.pk,
+            )
 
     def dob(i: int) -> str:
         return sample[(i * 7) % len(sample)]["birth_date"].strftime("%m/%d/%Y")
@@ -291,8 +391,11 @@ def build_operations(org: Any, user: Any) -> list[tuple[str, float, Callable[[in
 
     rng.shuffle(sample)
     suffix = "" if search_url else " (selector only, no page yet)"
-    chart_label = "open chart /patients/<id>/" if chart_page else \
-        "open chart (get_chart + audit; no page yet)"
+    chart_label = (
+        "open chart /patients/<id>/"
+        if chart_page
+        else "open chart (get_chart + audit; no page yet)"
+    )
     return [
         (f"search name 'smi'{suffix}", SEARCH_TARGET_MS, search_op(lambda i: "smi")),
         (f"search 'smith, j'{suffix}", SEARCH_TARGET_MS, search_op(lambda i: "smith, j")),
@@ -345,17 +448,32 @@ def main() -> None:
     results: list[dict[str, Any]] = []
     for name, target, func in build_operations(org, user):
         timings = measure(func, args.queries, args.warmup)
-        stats = {"p50": percentile(timings, 50), "p95": percentile(timings, 95),
-                 "p99": percentile(timings, 99), "max": timings[-1]}
+        stats = {
+            "p50": percentile(timings, 50),
+            "p95": percentile(timings, 95),
+            "p99": percentile(timings, 99),
+            "max": timings[-1],
+        }
         passed = stats["p95"] <= target
-        table.add_row(name, *(f"{stats[k]:.1f}" for k in ("p50", "p95", "p99", "max")),
-                      f"<= {target:.0f}", "[green]yes[/]" if passed else "[red]NO[/]")
+        table.add_row(
+            name,
+            *(f"{stats[k]:.1f}" for k in ("p50", "p95", "p99", "max")),
+            f"<= {target:.0f}",
+            "[green]yes[/]" if passed else "[red]NO[/]",
+        )
         for key, value in stats.items():
-            results.append({"name": f"{name} {key}", "database": label, "unit": "ms",
-                            "value": round(value, 3),
-                            "target": target if key == "p95" else None,
-                            "patients": total, "samples": len(timings),
-                            "mean": round(statistics.fmean(timings), 3)})
+            results.append(
+                {
+                    "name": f"{name} {key}",
+                    "database": label,
+                    "unit": "ms",
+                    "value": round(value, 3),
+                    "target": target if key == "p95" else None,
+                    "patients": total,
+                    "samples": len(timings),
+                    "mean": round(statistics.fmean(timings), 3),
+                }
+            )
         console.print(f"  {name}: p95 {stats['p95']:.1f} ms")
     console.print(table)
     out = ROOT / "bench" / "results" / f"patient_search-{vendor}.json"

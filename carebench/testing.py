@@ -91,21 +91,34 @@ def load_sample_icd10() -> None:
         ("I10", "Essential (primary) hypertension", True),
         ("J45.909", "Unspecified asthma, uncomplicated", True),
         ("E78.5", "Hyperlipidemia, unspecified", True),
-        ("Z00.00", "Encounter for general adult medical examination without abnormal findings",
-         True),
+        (
+            "Z00.00",
+            "Encounter for general adult medical examination without abnormal findings",
+            True,
+        ),
         ("F41.1", "Generalized anxiety disorder", True),
     ]
     Icd10CmCode.objects.bulk_create(
-        [Icd10CmCode(code=c, description=d, search_text=f"{c.lower()} {d.lower()}", billable=b,
-                     version="test") for c, d, b in rows],
+        [
+            Icd10CmCode(
+                code=c,
+                description=d,
+                search_text=f"{c.lower()} {d.lower()}",
+                billable=b,
+                version="test",
+            )
+            for c, d, b in rows
+        ],
         ignore_conflicts=True,
     )
 
 
 # --- scheduling ---------------------------------------------------------------------------------
 
-def next_weekday_at(hour: int, minute: int = 0, *, zone: str = "America/Chicago",
-                    weeks_ahead: int = 1) -> Any:
+
+def next_weekday_at(
+    hour: int, minute: int = 0, *, zone: str = "America/Chicago", weeks_ahead: int = 1
+) -> Any:
     """A Monday at least a week ahead, at the given wall-clock time in `zone`."""
     from datetime import datetime, time, timedelta
     from zoneinfo import ZoneInfo
@@ -127,15 +140,33 @@ def make_schedule(user: User, *, npi: str = "1234567893", overbook: bool = False
 
     actor = actor_for(user)
     facility = actor.organization.facilities.first()
-    provider = sched.create_provider(actor=actor, family_name="Okafor", given_name="Grace",
-                                     credentials="MD", npi=npi, facilities=[facility])
-    sched.add_availability_rule(actor=actor, provider=provider, facility=facility,
-                                rrule="FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", start_time=time(8),
-                                end_time=time(17), starts_on=date(2026, 1, 1))
-    room = sched.create_resource(actor=actor, facility=facility, name=f"Exam {npi[-3:]}",
-                                 room_type="exam")
-    visit = sched.create_appointment_type(actor=actor, name=f"Follow-up {npi[-3:]}",
-                                          duration_minutes=30, room_type="exam",
-                                          allow_overbook=overbook)
-    return SimpleNamespace(actor=actor, facility=facility, provider=provider, room=room,
-                           visit=visit)
+    provider = sched.create_provider(
+        actor=actor,
+        family_name="Okafor",
+        given_name="Grace",
+        credentials="MD",
+        npi=npi,
+        facilities=[facility],
+    )
+    sched.add_availability_rule(
+        actor=actor,
+        provider=provider,
+        facility=facility,
+        rrule="FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+        start_time=time(8),
+        end_time=time(17),
+        starts_on=date(2026, 1, 1),
+    )
+    room = sched.create_resource(
+        actor=actor, facility=facility, name=f"Exam {npi[-3:]}", room_type="exam"
+    )
+    visit = sched.create_appointment_type(
+        actor=actor,
+        name=f"Follow-up {npi[-3:]}",
+        duration_minutes=30,
+        room_type="exam",
+        allow_overbook=overbook,
+    )
+    return SimpleNamespace(
+        actor=actor, facility=facility, provider=provider, room=room, visit=visit
+    )

@@ -72,8 +72,10 @@ class SessionTimeoutMiddleware:
                     response["HX-Redirect"] = settings.LOGIN_URL_PATH
                     return response
                 return redirect(f"{settings.LOGIN_URL_PATH}?next={request.path}")
-            if now - last_seen >= TOUCH_EVERY_SECONDS or "carebench_last_seen" not in \
-                    request.session:
+            if (
+                now - last_seen >= TOUCH_EVERY_SECONDS
+                or "carebench_last_seen" not in request.session
+            ):
                 request.session["carebench_last_seen"] = now
         return self.get_response(request)
 

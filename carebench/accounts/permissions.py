@@ -14,7 +14,9 @@ from carebench.audit.models import Action, Outcome
 from carebench.core.actor import Actor
 
 
-def require_perms(*perms: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def require_perms(
+    *perms: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """403 (audited) unless the signed-in user holds every permission named."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -29,49 +29,85 @@ def _clinical(*verbs: str) -> list[str]:
 
 PATIENT_READ = _crud("patient", "view") + _crud("coverage", "view") + _clinical("view")
 
+
 def _app(app: str, model: str, *verbs: str) -> list[str]:
     return [f"{app}.{verb}_{model}" for verb in verbs]
 
 
-SCHEDULE_READ = (_app("scheduling", "appointment", "view") + _app("scheduling", "provider", "view")
-                 + _app("scheduling", "resource", "view")
-                 + _app("scheduling", "appointmenttype", "view")
-                 + _app("scheduling", "availabilityrule", "view"))
+SCHEDULE_READ = (
+    _app("scheduling", "appointment", "view")
+    + _app("scheduling", "provider", "view")
+    + _app("scheduling", "resource", "view")
+    + _app("scheduling", "appointmenttype", "view")
+    + _app("scheduling", "availabilityrule", "view")
+)
 SCHEDULE_BOOK = _app("scheduling", "appointment", "add", "change")
-SCHEDULE_SETUP = (_app("scheduling", "provider", "add", "change")
-                  + _app("scheduling", "resource", "add", "change")
-                  + _app("scheduling", "appointmenttype", "add", "change")
-                  + _app("scheduling", "availabilityrule", "add", "change"))
+SCHEDULE_SETUP = (
+    _app("scheduling", "provider", "add", "change")
+    + _app("scheduling", "resource", "add", "change")
+    + _app("scheduling", "appointmenttype", "add", "change")
+    + _app("scheduling", "availabilityrule", "add", "change")
+)
 ROOM_STATUS = _app("scheduling", "resource", "change")
-ENCOUNTER_READ = (_app("encounters", "encounter", "view") + _app("encounters", "vitalsigns", "view")
-                  + _app("encounters", "observation", "view")
-                  + _app("encounters", "roomingitem", "view") + _app("encounters", "alert", "view"))
-ROOMING = (_app("encounters", "encounter", "add", "change")
-           + _app("encounters", "vitalsigns", "add", "void")
-           + _app("encounters", "roomingitem", "add"))
+ENCOUNTER_READ = (
+    _app("encounters", "encounter", "view")
+    + _app("encounters", "vitalsigns", "view")
+    + _app("encounters", "observation", "view")
+    + _app("encounters", "roomingitem", "view")
+    + _app("encounters", "alert", "view")
+)
+ROOMING = (
+    _app("encounters", "encounter", "add", "change")
+    + _app("encounters", "vitalsigns", "add", "void")
+    + _app("encounters", "roomingitem", "add")
+)
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     "mat": PATIENT_READ
     + _crud("patient", "add", "change")
     + _clinical("add", "change", "void")
     + _crud("coverage", "add", "change")
-    + SCHEDULE_READ + SCHEDULE_BOOK + ROOM_STATUS + ENCOUNTER_READ + ROOMING,
-    "frontdesk": PATIENT_READ + _crud("patient", "add", "change") + _crud("coverage", "add", "change")
-    + SCHEDULE_READ + SCHEDULE_BOOK + ROOM_STATUS + _app("encounters", "encounter", "view"),
-    "provider": PATIENT_READ + _crud("patient", "change") + _clinical("add", "change", "void")
-    + SCHEDULE_READ + _app("scheduling", "appointment", "change") + ENCOUNTER_READ + ROOMING
-    + _app("encounters", "alert", "change"),
-    "biller": PATIENT_READ + _crud("coverage", "add", "change", "void") + SCHEDULE_READ
+    + SCHEDULE_READ
+    + SCHEDULE_BOOK
+    + ROOM_STATUS
+    + ENCOUNTER_READ
+    + ROOMING,
+    "frontdesk": PATIENT_READ
+    + _crud("patient", "add", "change")
+    + _crud("coverage", "add", "change")
+    + SCHEDULE_READ
+    + SCHEDULE_BOOK
+    + ROOM_STATUS
     + _app("encounters", "encounter", "view"),
-    "manager": PATIENT_READ + ["audit.view_auditevent", "accounts.view_user"] + SCHEDULE_READ
-    + SCHEDULE_BOOK + SCHEDULE_SETUP + ENCOUNTER_READ,
+    "provider": PATIENT_READ
+    + _crud("patient", "change")
+    + _clinical("add", "change", "void")
+    + SCHEDULE_READ
+    + _app("scheduling", "appointment", "change")
+    + ENCOUNTER_READ
+    + ROOMING
+    + _app("encounters", "alert", "change"),
+    "biller": PATIENT_READ
+    + _crud("coverage", "add", "change", "void")
+    + SCHEDULE_READ
+    + _app("encounters", "encounter", "view"),
+    "manager": PATIENT_READ
+    + ["audit.view_auditevent", "accounts.view_user"]
+    + SCHEDULE_READ
+    + SCHEDULE_BOOK
+    + SCHEDULE_SETUP
+    + ENCOUNTER_READ,
     "medtech": _crud("patient", "view") + _clinical("view") + _crud("medicationstatement", "add"),
     "admin": PATIENT_READ
     + _crud("patient", "add", "change")
     + _clinical("add", "change", "void")
     + _crud("coverage", "add", "change", "void")
     + ["audit.view_auditevent", "accounts.view_user", "accounts.add_user", "accounts.change_user"]
-    + SCHEDULE_READ + SCHEDULE_BOOK + SCHEDULE_SETUP + ENCOUNTER_READ + ROOMING
+    + SCHEDULE_READ
+    + SCHEDULE_BOOK
+    + SCHEDULE_SETUP
+    + ENCOUNTER_READ
+    + ROOMING
     + _app("encounters", "alert", "change"),
 }
 

@@ -74,7 +74,9 @@ def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None,
 
 
 @receiver(user_locked_out)
-def _locked_out(sender: Any, request: Any, username: str | None, ip_address: str, **kw: Any) -> None:
+def _locked_out(
+    sender: Any, request: Any, username: str | None, ip_address: str, **kw: Any
+) -> None:
     org_id, user_id = _org_of(username or "")
     audit.record(
         action=Action.LOCKED_OUT,

@@ -43,8 +43,14 @@ class TokenForm(forms.Form):
     token = forms.CharField(
         label="6-digit code",
         max_length=8,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
-                                      "autofocus": True, "pattern": "[0-9]*"}),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "autofocus": True,
+                "pattern": "[0-9]*",
+            }
+        ),
     )
 
 
@@ -70,7 +76,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/login.html", {"form": form, "next": _safe_next(request)})
 
 
-def locked_out(request: HttpRequest, credentials: Any = None, *args: Any, **kw: Any) -> HttpResponse:
+def locked_out(
+    request: HttpRequest, credentials: Any = None, *args: Any, **kw: Any
+) -> HttpResponse:
     form = LoginForm(request)
     return render(
         request,
@@ -97,8 +105,9 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
         if device is not None:
             otp_login(request, device)
             return redirect(_safe_next(request))
-        audit.record_for_actor(Actor.from_request(request), action=Action.MFA_FAILED,
-                               outcome=Outcome.FAILURE)
+        audit.record_for_actor(
+            Actor.from_request(request), action=Action.MFA_FAILED, outcome=Outcome.FAILURE
+        )
         form.add_error("token", "That code is not correct or has expired; enter the current one.")
     return render(request, "accounts/mfa_verify.html", {"form": form, "next": _safe_next(request)})
 
@@ -127,8 +136,12 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
                 device.confirmed = True
                 device.save(update_fields=["confirmed"])
                 TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-                audit.record_for_actor(Actor.from_request(request), action=Action.MFA_ENROLLED,
-                                       resource_type="TOTPDevice", resource_id=device.pk)
+                audit.record_for_actor(
+                    Actor.from_request(request),
+                    action=Action.MFA_ENROLLED,
+                    resource_type="TOTPDevice",
+                    resource_id=device.pk,
+                )
             otp_login(request, device)
             request.session.pop("carebench_has_mfa_device", None)
             messages.success(request, "Two-step sign-in is set up.")
@@ -138,6 +151,10 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/mfa_setup.html",
-        {"form": form, "qr": _qr_svg(device.config_url), "secret": secret,
-         "required": user.mfa_required},
+        {
+            "form": form,
+            "qr": _qr_svg(device.config_url),
+            "secret": secret,
+            "required": user.mfa_required,
+        },
     )

@@ -10,8 +10,20 @@ from typing import Any
 GENESIS_HASH = "0" * 64
 
 HASHED_FIELDS = (
-    "chain", "seq", "occurred_at", "organization_id", "user_id", "username", "patient_id",
-    "action", "resource_type", "resource_id", "outcome", "client_address", "channel", "detail",
+    "chain",
+    "seq",
+    "occurred_at",
+    "organization_id",
+    "user_id",
+    "username",
+    "patient_id",
+    "action",
+    "resource_type",
+    "resource_id",
+    "outcome",
+    "client_address",
+    "channel",
+    "detail",
     "prev_hash",
 )
 

@@ -76,10 +76,13 @@ class AuditEvent(models.Model):
         ]
         indexes = [
             models.Index(fields=["organization_id", "occurred_at"], name="audit_org_time"),
-            models.Index(fields=["organization_id", "patient_id", "occurred_at"],
-                         name="audit_org_patient_time"),
-            models.Index(fields=["organization_id", "user_id", "occurred_at"],
-                         name="audit_org_user_time"),
+            models.Index(
+                fields=["organization_id", "patient_id", "occurred_at"],
+                name="audit_org_patient_time",
+            ),
+            models.Index(
+                fields=["organization_id", "user_id", "occurred_at"], name="audit_org_user_time"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -45,8 +45,9 @@ def clean_sort(sort: str) -> str:
     return DEFAULT_SORT
 
 
-def audit_events(organization_id: int, filters: AuditFilters, *, sort: str = DEFAULT_SORT
-                 ) -> QuerySet[AuditEvent]:
+def audit_events(
+    organization_id: int, filters: AuditFilters, *, sort: str = DEFAULT_SORT
+) -> QuerySet[AuditEvent]:
     """This organization's events (never another's) matching the filters, sorted."""
     qs = AuditEvent.objects.filter(organization_id=organization_id)
     zone = ZoneInfo(filters.time_zone)
@@ -82,6 +83,6 @@ def patient_ids_for(organization_id: int, text: str) -> list[int]:
         cond |= Q(pk=int(text))
     return list(
         patient_model.objects.filter(organization_id=organization_id)
-        .filter(cond).values_list("pk", flat=True)[:10]
+        .filter(cond)
+        .values_list("pk", flat=True)[:10]
     )
-

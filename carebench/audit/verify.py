@@ -29,9 +29,23 @@ class ChainReport:
 
 
 FIELDS = (
-    "id", "chain", "seq", "occurred_at", "organization_id", "user_id", "username", "patient_id",
-    "action", "resource_type", "resource_id", "outcome", "client_address", "channel", "detail",
-    "prev_hash", "hash",
+    "id",
+    "chain",
+    "seq",
+    "occurred_at",
+    "organization_id",
+    "user_id",
+    "username",
+    "patient_id",
+    "action",
+    "resource_type",
+    "resource_id",
+    "outcome",
+    "client_address",
+    "channel",
+    "detail",
+    "prev_hash",
+    "hash",
 )
 
 
@@ -50,9 +64,7 @@ def verify_chain(chain: str) -> ChainReport:
             for missing in range(expected_seq, seq):
                 problems.append(Problem(chain, missing, None, "event deleted (sequence gap)"))
         if row["prev_hash"] != prev_hash:
-            problems.append(
-                Problem(chain, seq, row["id"], "link to the previous event is broken")
-            )
+            problems.append(Problem(chain, seq, row["id"], "link to the previous event is broken"))
         if event_hash(row) != row["hash"]:
             problems.append(
                 Problem(chain, seq, row["id"], "content does not match its hash (edited)")

@@ -33,24 +33,52 @@ COLUMNS = [
     ("address", "From"),
     ("channel", "Channel"),
 ]
-CSV_HEADER = ["occurred_at_utc", "username", "user_id", "action", "outcome", "patient_id",
-              "resource_type", "resource_id", "client_address", "channel", "detail", "seq", "hash"]
+CSV_HEADER = [
+    "occurred_at_utc",
+    "username",
+    "user_id",
+    "action",
+    "outcome",
+    "patient_id",
+    "resource_type",
+    "resource_id",
+    "client_address",
+    "channel",
+    "detail",
+    "seq",
+    "hash",
+]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class AuditFilterForm(forms.Form):
-    date_from = forms.DateField(label="From", required=False,
-                                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-                                input_formats=["%Y-%m-%d", "%m/%d/%Y"])
-    date_to = forms.DateField(label="To", required=False,
-                              widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-                              input_formats=["%Y-%m-%d", "%m/%d/%Y"])
-    user = forms.CharField(label="User (username)", required=False, max_length=150,
-                           widget=forms.TextInput(attrs={"autocomplete": "off"}))
-    patient = forms.CharField(label="Patient (record id or MRN)", required=False, max_length=20,
-                              widget=forms.TextInput(attrs={"autocomplete": "off"}))
-    action = forms.ChoiceField(label="Action", required=False,
-                               choices=[("", "Any action"), *Action.choices])
+    date_from = forms.DateField(
+        label="From",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d", "%m/%d/%Y"],
+    )
+    date_to = forms.DateField(
+        label="To",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d", "%m/%d/%Y"],
+    )
+    user = forms.CharField(
+        label="User (username)",
+        required=False,
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    patient = forms.CharField(
+        label="Patient (record id or MRN)",
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    action = forms.ChoiceField(
+        label="Action", required=False, choices=[("", "Any action"), *Action.choices]
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -96,18 +124,40 @@ def _csv_rows(events: Any) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_HEADER)
     for event in events.iterator(chunk_size=2000):
-        yield writer.writerow([_safe_cell(v) for v in (
-            event.occurred_at.isoformat(), event.username, event.user_id, event.action,
-            event.outcome, event.patient_id, event.resource_type, event.resource_id,
-            event.client_address, event.channel, event.detail, event.seq, event.hash)])
+        yield writer.writerow(
+            [
+                _safe_cell(v)
+                for v in (
+                    event.occurred_at.isoformat(),
+                    event.username,
+                    event.user_id,
+                    event.action,
+                    event.outcome,
+                    event.patient_id,
+                    event.resource_type,
+                    event.resource_id,
+                    event.client_address,
+                    event.channel,
+                    event.detail,
+                    event.seq,
+                    event.hash,
+                )
+            ]
+        )
 
 
-def _export(request: HttpRequest, form: AuditFilterForm, events: Any, sort: str
-            ) -> StreamingHttpResponse:
+def _export(
+    request: HttpRequest, form: AuditFilterForm, events: Any, sort: str
+) -> StreamingHttpResponse:
     audit.record_for_actor(
-        Actor.from_request(request), action=Action.EXPORT, resource_type="AuditEvent",
-        detail={"format": "csv", "sort": sort,
-                "filters": {k: str(v) for k, v in form.cleaned_data.items() if v}},
+        Actor.from_request(request),
+        action=Action.EXPORT,
+        resource_type="AuditEvent",
+        detail={
+            "format": "csv",
+            "sort": sort,
+            "filters": {k: str(v) for k, v in form.cleaned_data.items() if v},
+        },
     )
     org: Any = request.organization  # type: ignore[attr-defined]
     name = f"audit-{org.slug}-{clock.now():%Y%m%d-%H%M%S}.csv"
@@ -126,8 +176,9 @@ def _sort_links(request: HttpRequest, sort: str) -> list[dict[str, str]]:
         descending = sort.startswith("-")
         params["sort"] = key if (active and descending) else f"-{key}" if active else key
         aria = ("descending" if descending else "ascending") if active else ""
-        links.append({"key": key, "label": label, "url": "?" + params.urlencode(),
-                      "aria_sort": aria})
+        links.append(
+            {"key": key, "label": label, "url": "?" + params.urlencode(), "aria_sort": aria}
+        )
     return links
 
 
@@ -137,9 +188,12 @@ def report(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     sort = selectors.clean_sort(request.GET.get("sort", selectors.DEFAULT_SORT))
     if form.is_bound and not form.is_valid():
-        return render(request, "audit/report.html",
-                      {"form": form, "page": None, "columns": _sort_links(request, sort)},
-                      status=422)
+        return render(
+            request,
+            "audit/report.html",
+            {"form": form, "page": None, "columns": _sort_links(request, sort)},
+            status=422,
+        )
     if not form.is_bound:
         form = AuditFilterForm({})
         form.is_valid()
@@ -162,6 +216,3 @@ def report(request: HttpRequest) -> HttpResponse:
         "sort": sort,
     }
     return render(request, "audit/report.html", context)
-
-
-

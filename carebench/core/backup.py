@@ -53,6 +53,7 @@ class BackupResult:
 
 # --- helpers ----------------------------------------------------------------------------------
 
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -111,8 +112,10 @@ def _pg_params() -> tuple[list[str], dict[str, str]]:
 def _tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        raise BackupError(f"{name} is not installed or not on PATH; install the PostgreSQL "
-                          f"client tools (Debian: apt-get install postgresql-client)")
+        raise BackupError(
+            f"{name} is not installed or not on PATH; install the PostgreSQL "
+            f"client tools (Debian: apt-get install postgresql-client)"
+        )
     return path
 
 
@@ -131,6 +134,7 @@ def _temp_dir(near: Path) -> Iterator[Path]:
 
 
 # --- backup -----------------------------------------------------------------------------------
+
 
 def _dump_sqlite(target: Path) -> None:
     source = sqlite3.connect(str(_sqlite_path()), timeout=30)
@@ -185,21 +189,36 @@ def create_backup(path: Path | str) -> BackupResult:
             "format": FORMAT,
             "version": VERSION,
             "created_at": clock.now().isoformat(timespec="seconds"),
-            "database": {"vendor": vendor, "name": Path(str(
-                _connection().settings_dict["NAME"])).name},
+            "database": {
+                "vendor": vendor,
+                "name": Path(str(_connection().settings_dict["NAME"])).name,
+            },
             "migrations": migration_state(),
-            "payload": {"name": payload.name, "sha256": _sha256(payload),
-                        "size": payload.stat().st_size},
+            "payload": {
+                "name": payload.name,
+                "sha256": _sha256(payload),
+                "size": payload.stat().st_size,
+            },
         }
         write_archive(path, manifest, payload)
-    audit.record(action=Action.BACKUP, organization_id=None, username="carebench",
-                 channel="cli", resource_type="Database", resource_id=vendor,
-                 detail={"file": str(path), "sha256": manifest["payload"]["sha256"],
-                         "size": manifest["payload"]["size"]})
+    audit.record(
+        action=Action.BACKUP,
+        organization_id=None,
+        username="carebench",
+        channel="cli",
+        resource_type="Database",
+        resource_id=vendor,
+        detail={
+            "file": str(path),
+            "sha256": manifest["payload"]["sha256"],
+            "size": manifest["payload"]["size"],
+        },
+    )
     return BackupResult(path=path, manifest=manifest)
 
 
 # --- restore ----------------------------------------------------------------------------------
+
 
 def read_backup(path: Path | str, work: Path) -> tuple[dict[str, Any], Path]:
     """Check an archive and extract its payload into `work`; refuse anything else."""
@@ -232,16 +251,20 @@ def read_backup(path: Path | str, work: Path) -> tuple[dict[str, Any], Path]:
                     digest.update(block)
                     out.write(block)
     except (tarfile.TarError, EOFError, OSError) as exc:
-        raise BackupError(f"{path.name} is not a carebench backup: not a readable archive "
-                          f"({type(exc).__name__})") from exc
+        raise BackupError(
+            f"{path.name} is not a carebench backup: not a readable archive ({type(exc).__name__})"
+        ) from exc
     if digest.hexdigest() != manifest["payload"]["sha256"]:
-        raise BackupError(f"{path.name}: checksum mismatch; the database copy is damaged or "
-                          "was changed after the backup")
+        raise BackupError(
+            f"{path.name}: checksum mismatch; the database copy is damaged or "
+            "was changed after the backup"
+        )
     with payload.open("rb") as handle:
         magic = PAYLOAD_MAGIC[manifest["database"]["vendor"]]
         if handle.read(len(magic)) != magic:
-            raise BackupError(f"{path.name}: the database copy is not a "
-                              f"{manifest['database']['vendor']} database")
+            raise BackupError(
+                f"{path.name}: the database copy is not a {manifest['database']['vendor']} database"
+            )
     return manifest, payload
 
 
@@ -249,13 +272,19 @@ def _check_manifest(path: Path, manifest: Any) -> None:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BackupError(f"{path.name} is not a carebench backup: wrong manifest format")
     if manifest.get("version") != VERSION:
-        raise BackupError(f"{path.name}: backup format version {manifest.get('version')!r} is "
-                          f"not supported (this carebench reads version {VERSION})")
+        raise BackupError(
+            f"{path.name}: backup format version {manifest.get('version')!r} is "
+            f"not supported (this carebench reads version {VERSION})"
+        )
     database = manifest.get("database")
     payload = manifest.get("payload")
-    if (not isinstance(database, dict) or database.get("vendor") not in PAYLOAD_NAMES
-            or not isinstance(payload, dict) or not isinstance(payload.get("sha256"), str)
-            or payload.get("name") != PAYLOAD_NAMES[database["vendor"]]):
+    if (
+        not isinstance(database, dict)
+        or database.get("vendor") not in PAYLOAD_NAMES
+        or not isinstance(payload, dict)
+        or not isinstance(payload.get("sha256"), str)
+        or payload.get("name") != PAYLOAD_NAMES[database["vendor"]]
+    ):
         raise BackupError(f"{path.name}: the manifest is incomplete")
 
 
@@ -288,10 +317,13 @@ def _restore_sqlite(payload: Path) -> Path | None:
         wal = target.with_name(target.name + "-wal")
         if wal.exists() and wal.stat().st_size > 0:
             staged.unlink(missing_ok=True)
-            raise BackupError("the database is in use by another process; stop `carebench "
-                              "serve` (and any workers) and try again")
-        kept = target.with_name(f"{target.name}.before-restore-"
-                                f"{clock.now().strftime('%Y%m%dT%H%M%S')}")
+            raise BackupError(
+                "the database is in use by another process; stop `carebench "
+                "serve` (and any workers) and try again"
+            )
+        kept = target.with_name(
+            f"{target.name}.before-restore-{clock.now().strftime('%Y%m%dT%H%M%S')}"
+        )
         try:
             os.link(target, kept)
         except OSError:
@@ -305,8 +337,19 @@ def _restore_sqlite(payload: Path) -> Path | None:
 def _restore_postgresql(payload: Path) -> None:
     params, env = _pg_params()
     connections.close_all()
-    _run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",
-          "--exit-on-error", *params, str(payload)], env)
+    _run(
+        [
+            _tool("pg_restore"),
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--single-transaction",
+            "--exit-on-error",
+            *params,
+            str(payload),
+        ],
+        env,
+    )
 
 
 def _work_dir_for(vendor: str) -> Path:
@@ -327,13 +370,24 @@ def restore_backup(path: Path | str) -> tuple[dict[str, Any], Path | None]:
     with _temp_dir(_work_dir_for(vendor)) as work:
         manifest, payload = read_backup(path, work)
         if manifest["database"]["vendor"] != vendor:
-            raise BackupError(f"{path.name} is a {manifest['database']['vendor']} backup; this "
-                              f"install uses {vendor}")
+            raise BackupError(
+                f"{path.name} is a {manifest['database']['vendor']} backup; this "
+                f"install uses {vendor}"
+            )
         kept = _restore_sqlite(payload) if vendor == "sqlite" else None
         if vendor == "postgresql":
             _restore_postgresql(payload)
-    audit.record(action=Action.RESTORE, organization_id=None, username="carebench",
-                 channel="cli", resource_type="Database", resource_id=vendor,
-                 detail={"file": str(path.resolve()), "sha256": manifest["payload"]["sha256"],
-                         "backup_created_at": manifest["created_at"]})
+    audit.record(
+        action=Action.RESTORE,
+        organization_id=None,
+        username="carebench",
+        channel="cli",
+        resource_type="Database",
+        resource_id=vendor,
+        detail={
+            "file": str(path.resolve()),
+            "sha256": manifest["payload"]["sha256"],
+            "backup_created_at": manifest["created_at"],
+        },
+    )
     return manifest, kept

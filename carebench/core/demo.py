@@ -84,7 +84,11 @@ COMMERCIAL_PAYERS = [
 ]
 MEDICARE = ("Medicare Part B", "04412", "Medicare Part B (Novitas JH, Texas)")
 MEDICARE_ADVANTAGE = ("Humana", "61101", "Humana Gold Plus HMO (Medicare Advantage)")
-MEDIGAP = ("AARP Medicare Supplement (UnitedHealthcare)", "36273", "AARP Medicare Supplement Plan G")
+MEDIGAP = (
+    "AARP Medicare Supplement (UnitedHealthcare)",
+    "36273",
+    "AARP Medicare Supplement Plan G",
+)
 MEDICAID = ("Texas Medicaid", "617591011CMSP", "Texas Medicaid (TMHP) fee-for-service")
 MEDICAID_MCO = ("Superior HealthPlan", "68069", "STAR (Superior HealthPlan)")
 
@@ -120,90 +124,241 @@ MEDICATIONS: dict[str, list[tuple[str, str, str, str, str]]] = {
         ("Hydrochlorothiazide 25 mg oral tablet", "", "25 mg", "oral", "once daily"),
         ("Losartan 50 mg oral tablet", "", "50 mg", "oral", "once daily"),
     ],
-    "E11.9": [("Metformin 500 mg oral tablet", "861007", "500 mg", "oral", "twice daily with meals")],
+    "E11.9": [
+        ("Metformin 500 mg oral tablet", "861007", "500 mg", "oral", "twice daily with meals")
+    ],
     "R73.03": [("Metformin 500 mg oral tablet", "861007", "500 mg", "oral", "once daily")],
     "E78.5": [
         ("Atorvastatin 20 mg oral tablet", "617310", "20 mg", "oral", "once daily at bedtime"),
     ],
-    "E03.9": [("Levothyroxine 50 mcg oral tablet", "966222", "50 mcg", "oral",
-               "once daily before breakfast")],
-    "J45.909": [("Albuterol 90 mcg/actuation inhaler", "745679", "2 puffs", "inhaled",
-                 "every 4-6 hours as needed for wheezing")],
-    "J44.9": [("Albuterol 90 mcg/actuation inhaler", "745679", "2 puffs", "inhaled",
-               "every 4-6 hours as needed"),
-              ("Tiotropium 18 mcg inhalation capsule", "", "1 capsule", "inhaled", "once daily")],
-    "K21.9": [("Omeprazole 20 mg delayed-release oral capsule", "", "20 mg", "oral",
-               "once daily before breakfast")],
+    "E03.9": [
+        (
+            "Levothyroxine 50 mcg oral tablet",
+            "966222",
+            "50 mcg",
+            "oral",
+            "once daily before breakfast",
+        )
+    ],
+    "J45.909": [
+        (
+            "Albuterol 90 mcg/actuation inhaler",
+            "745679",
+            "2 puffs",
+            "inhaled",
+            "every 4-6 hours as needed for wheezing",
+        )
+    ],
+    "J44.9": [
+        (
+            "Albuterol 90 mcg/actuation inhaler",
+            "745679",
+            "2 puffs",
+            "inhaled",
+            "every 4-6 hours as needed",
+        ),
+        ("Tiotropium 18 mcg inhalation capsule", "", "1 capsule", "inhaled", "once daily"),
+    ],
+    "K21.9": [
+        (
+            "Omeprazole 20 mg delayed-release oral capsule",
+            "",
+            "20 mg",
+            "oral",
+            "once daily before breakfast",
+        )
+    ],
     "F41.1": [("Sertraline 50 mg oral tablet", "", "50 mg", "oral", "once daily")],
     "F32.A": [("Sertraline 50 mg oral tablet", "", "50 mg", "oral", "once daily")],
-    "G43.909": [("Sumatriptan 50 mg oral tablet", "", "50 mg", "oral",
-                 "at migraine onset, may repeat once after 2 hours")],
-    "M54.50": [("Cyclobenzaprine 5 mg oral tablet", "", "5 mg", "oral",
-                "three times daily as needed for spasm")],
-    "J30.9": [("Fluticasone 50 mcg/actuation nasal spray", "", "2 sprays each nostril", "nasal",
-               "once daily"),
-              ("Cetirizine 10 mg oral tablet", "", "10 mg", "oral", "once daily")],
-    "E55.9": [("Cholecalciferol (vitamin D3) 1,000 unit oral tablet", "", "1,000 units", "oral",
-               "once daily")],
-    "I48.91": [("Apixaban 5 mg oral tablet", "", "5 mg", "oral", "twice daily"),
-               ("Metoprolol succinate 25 mg extended-release oral tablet", "", "25 mg", "oral",
-                "once daily")],
-    "M81.0": [("Alendronate 70 mg oral tablet", "", "70 mg", "oral",
-               "once weekly, upright with water")],
+    "G43.909": [
+        (
+            "Sumatriptan 50 mg oral tablet",
+            "",
+            "50 mg",
+            "oral",
+            "at migraine onset, may repeat once after 2 hours",
+        )
+    ],
+    "M54.50": [
+        (
+            "Cyclobenzaprine 5 mg oral tablet",
+            "",
+            "5 mg",
+            "oral",
+            "three times daily as needed for spasm",
+        )
+    ],
+    "J30.9": [
+        (
+            "Fluticasone 50 mcg/actuation nasal spray",
+            "",
+            "2 sprays each nostril",
+            "nasal",
+            "once daily",
+        ),
+        ("Cetirizine 10 mg oral tablet", "", "10 mg", "oral", "once daily"),
+    ],
+    "E55.9": [
+        (
+            "Cholecalciferol (vitamin D3) 1,000 unit oral tablet",
+            "",
+            "1,000 units",
+            "oral",
+            "once daily",
+        )
+    ],
+    "I48.91": [
+        ("Apixaban 5 mg oral tablet", "", "5 mg", "oral", "twice daily"),
+        (
+            "Metoprolol succinate 25 mg extended-release oral tablet",
+            "",
+            "25 mg",
+            "oral",
+            "once daily",
+        ),
+    ],
+    "M81.0": [
+        ("Alendronate 70 mg oral tablet", "", "70 mg", "oral", "once weekly, upright with water")
+    ],
     "G30.9": [("Donepezil 10 mg oral tablet", "", "10 mg", "oral", "once daily at bedtime")],
-    "M17.11": [("Acetaminophen 500 mg oral tablet", "", "1,000 mg", "oral",
-                "every 8 hours as needed for pain")],
+    "M17.11": [
+        (
+            "Acetaminophen 500 mg oral tablet",
+            "",
+            "1,000 mg",
+            "oral",
+            "every 8 hours as needed for pain",
+        )
+    ],
 }
 
 # (billable ICD-10-CM code, weight for adults, minimum age)
 PROBLEMS = [
-    ("I10", 30, 25), ("E78.5", 22, 30), ("E11.9", 15, 25), ("R73.03", 8, 25),
-    ("E66.9", 12, 12), ("K21.9", 10, 18), ("J45.909", 9, 3), ("F41.1", 9, 12),
-    ("F32.A", 7, 12), ("M54.50", 9, 18), ("G43.909", 5, 12), ("J30.9", 10, 5),
-    ("E03.9", 7, 20), ("E55.9", 6, 18), ("N39.0", 3, 3), ("G47.33", 4, 30),
-    ("J44.9", 4, 45), ("I48.91", 3, 55), ("M17.11", 4, 50), ("M81.0", 4, 55),
-    ("N18.30", 3, 55), ("G30.9", 2, 68), ("F03.90", 2, 70),
+    ("I10", 30, 25),
+    ("E78.5", 22, 30),
+    ("E11.9", 15, 25),
+    ("R73.03", 8, 25),
+    ("E66.9", 12, 12),
+    ("K21.9", 10, 18),
+    ("J45.909", 9, 3),
+    ("F41.1", 9, 12),
+    ("F32.A", 7, 12),
+    ("M54.50", 9, 18),
+    ("G43.909", 5, 12),
+    ("J30.9", 10, 5),
+    ("E03.9", 7, 20),
+    ("E55.9", 6, 18),
+    ("N39.0", 3, 3),
+    ("G47.33", 4, 30),
+    ("J44.9", 4, 45),
+    ("I48.91", 3, 55),
+    ("M17.11", 4, 50),
+    ("M81.0", 4, 55),
+    ("N18.30", 3, 55),
+    ("G30.9", 2, 68),
+    ("F03.90", 2, 70),
 ]
 SURGERIES = [
-    ("Appendectomy", 10), ("Cholecystectomy, laparoscopic", 10), ("Tonsillectomy", 10),
-    ("Cesarean section", 0), ("Inguinal hernia repair", 6), ("Total knee replacement, right", 45),
-    ("Cataract extraction, left eye", 55), ("Carpal tunnel release, right", 25),
-    ("Hysterectomy", 35), ("Coronary artery bypass graft", 50), ("ACL reconstruction, left", 15),
+    ("Appendectomy", 10),
+    ("Cholecystectomy, laparoscopic", 10),
+    ("Tonsillectomy", 10),
+    ("Cesarean section", 0),
+    ("Inguinal hernia repair", 6),
+    ("Total knee replacement, right", 45),
+    ("Cataract extraction, left eye", 55),
+    ("Carpal tunnel release, right", 25),
+    ("Hysterectomy", 35),
+    ("Coronary artery bypass graft", 50),
+    ("ACL reconstruction, left", 15),
 ]
 FAMILY = [
-    ("Type 2 diabetes", "E11.9"), ("Hypertension", "I10"), ("Coronary artery disease", ""),
-    ("Breast cancer", ""), ("Colon cancer", ""), ("Stroke", ""), ("Alzheimer disease", ""),
-    ("Asthma", "J45.909"), ("Hyperlipidemia", "E78.5"),
+    ("Type 2 diabetes", "E11.9"),
+    ("Hypertension", "I10"),
+    ("Coronary artery disease", ""),
+    ("Breast cancer", ""),
+    ("Colon cancer", ""),
+    ("Stroke", ""),
+    ("Alzheimer disease", ""),
+    ("Asthma", "J45.909"),
+    ("Hyperlipidemia", "E78.5"),
 ]
-RELATIVES = ["mother", "father", "sister", "brother", "maternal grandmother",
-             "paternal grandfather"]
+RELATIVES = [
+    "mother",
+    "father",
+    "sister",
+    "brother",
+    "maternal grandmother",
+    "paternal grandfather",
+]
 SOCIAL = [
-    "Lives with spouse", "Lives alone", "Lives with adult daughter", "Drinks alcohol socially",
-    "Drinks 1-2 beers on weekends", "No alcohol use", "Walks 30 minutes most days",
-    "Works as a schoolteacher", "Works in construction", "Retired", "Caregiver for a parent",
+    "Lives with spouse",
+    "Lives alone",
+    "Lives with adult daughter",
+    "Drinks alcohol socially",
+    "Drinks 1-2 beers on weekends",
+    "No alcohol use",
+    "Walks 30 minutes most days",
+    "Works as a schoolteacher",
+    "Works in construction",
+    "Retired",
+    "Caregiver for a parent",
     "Denies recreational drug use",
 ]
-RESIDENT_SOCIAL = ["Resides at Maple House Assisted Living", "Uses a walker",
-                   "Needs help with medication administration"]
+RESIDENT_SOCIAL = [
+    "Resides at Maple House Assisted Living",
+    "Uses a walker",
+    "Needs help with medication administration",
+]
 
 ACCENTED_GIVEN = {
     "female": ["Zoë", "Renée", "Inés", "Mónica", "Chloé", "Begoña", "Anaïs", "Sofía", "Lucía"],
     "male": ["José", "Björn", "Raúl", "Andrés", "Jesús", "Ramón", "Joaquín", "François"],
 }
-ACCENTED_FAMILY = ["Núñez", "Peña", "Muñoz", "Ibáñez", "Gómez", "Hernández", "Müller",
-                   "Rodríguez", "Martínez", "Álvarez", "Sánchez", "O'Brien", "García-López"]
-NICKNAMES = {"William": "Bill", "Robert": "Bob", "Elizabeth": "Liz", "Katherine": "Kate",
-             "Margaret": "Peggy", "James": "Jim", "Richard": "Rick", "Jennifer": "Jen",
-             "Michael": "Mike", "Christopher": "Chris", "Patricia": "Pat", "Joseph": "Joe"}
-CITIES = [("Austin", ["78701", "78702", "78704", "78723", "78745", "78748", "78757", "78759"]),
-          ("Round Rock", ["78664", "78665", "78681"]), ("Pflugerville", ["78660"]),
-          ("Georgetown", ["78626", "78628", "78633"]), ("Cedar Park", ["78613"]),
-          ("San Marcos", ["78666"]), ("Kyle", ["78640"]), ("Buda", ["78610"])]
+ACCENTED_FAMILY = [
+    "Núñez",
+    "Peña",
+    "Muñoz",
+    "Ibáñez",
+    "Gómez",
+    "Hernández",
+    "Müller",
+    "Rodríguez",
+    "Martínez",
+    "Álvarez",
+    "Sánchez",
+    "O'Brien",
+    "García-López",
+]
+NICKNAMES = {
+    "William": "Bill",
+    "Robert": "Bob",
+    "Elizabeth": "Liz",
+    "Katherine": "Kate",
+    "Margaret": "Peggy",
+    "James": "Jim",
+    "Richard": "Rick",
+    "Jennifer": "Jen",
+    "Michael": "Mike",
+    "Christopher": "Chris",
+    "Patricia": "Pat",
+    "Joseph": "Joe",
+}
+CITIES = [
+    ("Austin", ["78701", "78702", "78704", "78723", "78745", "78748", "78757", "78759"]),
+    ("Round Rock", ["78664", "78665", "78681"]),
+    ("Pflugerville", ["78660"]),
+    ("Georgetown", ["78626", "78628", "78633"]),
+    ("Cedar Park", ["78613"]),
+    ("San Marcos", ["78666"]),
+    ("Kyle", ["78640"]),
+    ("Buda", ["78610"]),
+]
 AREA_CODES = ["512", "737", "254", "830"]
 LANGUAGES = ["en"] * 14 + ["es"] * 4 + ["vi", "zh"]
 
 
 # --- Public API ---------------------------------------------------------------------------------
+
 
 def demo_organization() -> Organization | None:
     return Organization.objects.filter(slug=DEMO_ORG_SLUG).first()
@@ -219,16 +374,20 @@ def login_rows() -> list[tuple[str, str, str, str]]:
 
     rows = []
     for user in DEMO_USERS:
-        note = (f"needs a code: .venv/bin/carebench demo otp {user.username}"
-                if user.username in MFA_USERNAMES else "")
+        note = (
+            f"needs a code: .venv/bin/carebench demo otp {user.username}"
+            if user.username in MFA_USERNAMES
+            else ""
+        )
         rows.append((user.username, DEMO_PASSWORD, ROLE_LABELS[user.role], note))
     return rows
 
 
 def demo_totp_key(username: str) -> str:
     """A TOTP key (hex, 20 bytes) derived from the install's secret key and the username."""
-    digest = hmac.new(settings.SECRET_KEY.encode(), f"carebench-demo-totp:{username}".encode(),
-                      hashlib.sha256).digest()
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"carebench-demo-totp:{username}".encode(), hashlib.sha256
+    ).digest()
     return digest[:20].hex()
 
 
@@ -241,31 +400,50 @@ def demo_otp_code(username: str, *, at: float | None = None) -> str:
         user__username=username, user__organization__slug=DEMO_ORG_SLUG, name=DEMO_DEVICE_NAME
     ).first()
     if device is None:
-        raise DemoError(f"{username!r} has no demo authenticator (only the demo organization's "
-                        f"{', '.join(sorted(MFA_USERNAMES))} have one)")
+        raise DemoError(
+            f"{username!r} has no demo authenticator (only the demo organization's "
+            f"{', '.join(sorted(MFA_USERNAMES))} have one)"
+        )
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = time.time() if at is None else at
     return f"{totp.token():0{device.digits}d}"
 
 
-def build_demo(*, patients: int = DEFAULT_PATIENTS, seed: int = DEMO_SEED,
-               progress: Any = None) -> Organization:
+def build_demo(
+    *, patients: int = DEFAULT_PATIENTS, seed: int = DEMO_SEED, progress: Any = None
+) -> Organization:
     """Create the demo organization, its users and `patients` synthetic patients (once)."""
     existing = demo_organization()
     if existing is not None:
         return existing
     with transaction.atomic():
-        org = Organization.objects.create(name=DEMO_ORG_NAME, slug=DEMO_ORG_SLUG,
-                                          npi="1234567893", tax_id="74-0000000")
+        org = Organization.objects.create(
+            name=DEMO_ORG_NAME, slug=DEMO_ORG_SLUG, npi="1234567893", tax_id="74-0000000"
+        )
         facilities = {
             CLINIC: Facility.objects.create(
-                organization=org, name=CLINIC, kind=Facility.Kind.CLINIC, state="TX",
-                time_zone="America/Chicago", address_line="1200 Riverbend Pkwy, Suite 100",
-                city="Austin", postal_code="78746", phone="5125550100", npi="1245319599"),
+                organization=org,
+                name=CLINIC,
+                kind=Facility.Kind.CLINIC,
+                state="TX",
+                time_zone="America/Chicago",
+                address_line="1200 Riverbend Pkwy, Suite 100",
+                city="Austin",
+                postal_code="78746",
+                phone="5125550100",
+                npi="1245319599",
+            ),
             ASSISTED_LIVING: Facility.objects.create(
-                organization=org, name=ASSISTED_LIVING, kind=Facility.Kind.ASSISTED_LIVING,
-                state="TX", time_zone="America/Chicago", address_line="48 Maple House Ln",
-                city="Round Rock", postal_code="78664", phone="5125550150"),
+                organization=org,
+                name=ASSISTED_LIVING,
+                kind=Facility.Kind.ASSISTED_LIVING,
+                state="TX",
+                time_zone="America/Chicago",
+                address_line="48 Maple House Ln",
+                city="Round Rock",
+                postal_code="78664",
+                phone="5125550150",
+            ),
         }
         users = _create_users(org, facilities)
         actor = Actor.system(org, user=users["mat"])
@@ -275,6 +453,7 @@ def build_demo(*, patients: int = DEFAULT_PATIENTS, seed: int = DEMO_SEED,
 
 # --- Building -----------------------------------------------------------------------------------
 
+
 def _create_users(org: Organization, facilities: dict[str, Facility]) -> dict[str, User]:
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -282,17 +461,28 @@ def _create_users(org: Organization, facilities: dict[str, Facility]) -> dict[st
     users: dict[str, User] = {}
     for spec in DEMO_USERS:
         user = create_user(
-            actor=system, organization=org, username=spec.username, password=DEMO_PASSWORD,
-            roles=[spec.role], first_name=spec.first_name, last_name=spec.last_name,
-            email=f"{spec.username}@riverbend.example.com", title=spec.title,
+            actor=system,
+            organization=org,
+            username=spec.username,
+            password=DEMO_PASSWORD,
+            roles=[spec.role],
+            first_name=spec.first_name,
+            last_name=spec.last_name,
+            email=f"{spec.username}@riverbend.example.com",
+            title=spec.title,
             default_facility=facilities[spec.facility],
         )
         if spec.username in MFA_USERNAMES:
-            TOTPDevice.objects.create(user=user, name=DEMO_DEVICE_NAME, confirmed=True,
-                                      key=demo_totp_key(spec.username))
-            audit.record_for_actor(system, action=Action.MFA_ENROLLED, resource_type="User",
-                                   resource_id=user.pk,
-                                   detail={"user": user.username, "device": DEMO_DEVICE_NAME})
+            TOTPDevice.objects.create(
+                user=user, name=DEMO_DEVICE_NAME, confirmed=True, key=demo_totp_key(spec.username)
+            )
+            audit.record_for_actor(
+                system,
+                action=Action.MFA_ENROLLED,
+                resource_type="User",
+                resource_id=user.pk,
+                detail={"user": user.username, "device": DEMO_DEVICE_NAME},
+            )
         users[spec.username] = user
     return users
 
@@ -315,8 +505,7 @@ class _Seeder:
 
     def payer(self, name: str, code: str) -> Any:
         if name not in self.payers:
-            self.payers[name] = ps.get_or_create_payer(actor=self.actor, name=name,
-                                                       payer_code=code)
+            self.payers[name] = ps.get_or_create_payer(actor=self.actor, name=name, payer_code=code)
         return self.payers[name]
 
     def code_loaded(self, code: str) -> bool:
@@ -344,19 +533,26 @@ class _Seeder:
         return start + timedelta(days=self.rng.randint(0, max(span - 1, 0)))
 
     def names(self, sex: str) -> tuple[str, str]:
-        given = (self.rng.choice(ACCENTED_GIVEN[sex]) if self.chance(0.08) else
-                 self.fake.first_name_female() if sex == "female" else
-                 self.fake.first_name_male())
-        family = (self.rng.choice(ACCENTED_FAMILY) if self.chance(0.10) else
-                  self.fake.last_name())
+        given = (
+            self.rng.choice(ACCENTED_GIVEN[sex])
+            if self.chance(0.08)
+            else self.fake.first_name_female()
+            if sex == "female"
+            else self.fake.first_name_male()
+        )
+        family = self.rng.choice(ACCENTED_FAMILY) if self.chance(0.10) else self.fake.last_name()
         return given, family
 
     # patients
     def create_patients(self, count: int, *, progress: Any = None) -> None:
         # A few fixed patients, so that the demo's first searches ("smi", "smith, j") find people.
-        fixed = [("Smith", "John", "male", 58), ("Smith", "Jennifer", "female", 34),
-                 ("Núñez", "José", "male", 71), ("Lindqvist", "Björn", "male", 45),
-                 ("Dubois", "Zoë", "female", 9)]
+        fixed = [
+            ("Smith", "John", "male", 58),
+            ("Smith", "Jennifer", "female", 34),
+            ("Núñez", "José", "male", 71),
+            ("Lindqvist", "Björn", "male", 45),
+            ("Dubois", "Zoë", "female", 9),
+        ]
         for index in range(count):
             if index < len(fixed):
                 family, given, sex, age = fixed[index]
@@ -365,8 +561,13 @@ class _Seeder:
                 sex = "female" if self.chance(0.53) else "male"
                 given, family = self.names(sex)
                 roll = self.rng.random()
-                birth = (self.birth_date(0, 17) if roll < 0.18 else
-                         self.birth_date(65, 97) if roll < 0.40 else self.birth_date(18, 64))
+                birth = (
+                    self.birth_date(0, 17)
+                    if roll < 0.18
+                    else self.birth_date(65, 97)
+                    if roll < 0.40
+                    else self.birth_date(18, 64)
+                )
             resident = self.age(birth) >= 70 and self.chance(0.35)
             self.create_patient(family, given, sex, birth, resident=resident)
             if progress is not None:
@@ -377,28 +578,42 @@ class _Seeder:
         years = REFERENCE_DATE.year - birth.year
         return years - ((REFERENCE_DATE.month, REFERENCE_DATE.day) < (birth.month, birth.day))
 
-    def create_patient(self, family: str, given: str, sex: str, birth: date, *,
-                       resident: bool) -> Patient:
+    def create_patient(
+        self, family: str, given: str, sex: str, birth: date, *, resident: bool
+    ) -> Patient:
         age = self.age(birth)
-        city, zips = (("Round Rock", ["78664"]) if resident else self.rng.choice(CITIES))
+        city, zips = ("Round Rock", ["78664"]) if resident else self.rng.choice(CITIES)
         adult = age >= 18
         details = ps.PatientDetails(
-            family_name=family, given_name=given, birth_date=birth, sex=sex,
+            family_name=family,
+            given_name=given,
+            birth_date=birth,
+            sex=sex,
             sex_at_birth="F" if sex == "female" else "M",
             middle_name=self.fake.first_name()[:1] + "." if self.chance(0.3) else "",
             preferred_name=NICKNAMES.get(given, "") if self.chance(0.6) else "",
             phone_mobile=self.phone() if adult or self.chance(0.2) else "",
             phone_home=self.phone() if self.chance(0.25) or resident else "",
-            email=(f"{self.fake.user_name()}{self.rng.randint(1, 99)}@example.com"
-                   if adult and self.chance(0.55) else ""),
-            address_line1=("48 Maple House Ln, Room " + str(self.rng.randint(101, 140))
-                           if resident else self.fake.street_address()),
-            city=city, state="TX", postal_code=self.rng.choice(zips),
+            email=(
+                f"{self.fake.user_name()}{self.rng.randint(1, 99)}@example.com"
+                if adult and self.chance(0.55)
+                else ""
+            ),
+            address_line1=(
+                "48 Maple House Ln, Room " + str(self.rng.randint(101, 140))
+                if resident
+                else self.fake.street_address()
+            ),
+            city=city,
+            state="TX",
+            postal_code=self.rng.choice(zips),
             preferred_language=self.rng.choice(LANGUAGES),
             emergency_contact_name=f"{self.fake.first_name()} {family}",
-            emergency_contact_relationship=(self.rng.choice(["mother", "father"]) if not adult
-                                            else self.rng.choice(["spouse", "daughter", "son",
-                                                                  "sister", "friend"])),
+            emergency_contact_relationship=(
+                self.rng.choice(["mother", "father"])
+                if not adult
+                else self.rng.choice(["spouse", "daughter", "son", "sister", "friend"])
+            ),
             emergency_contact_phone=self.phone(),
         )
         patient = ps.register_patient(actor=self.actor, details=details)
@@ -415,58 +630,113 @@ class _Seeder:
         if age >= 65:
             if self.chance(0.25) and not resident:
                 payer_name, code, plan = MEDICARE_ADVANTAGE
-                self.coverage(patient, self.payer(payer_name, code), plan, _mbi_like(self.rng),
-                              start=start)
+                self.coverage(
+                    patient, self.payer(payer_name, code), plan, _mbi_like(self.rng), start=start
+                )
                 return
             payer_name, code, plan = MEDICARE
-            self.coverage(patient, self.payer(payer_name, code), plan, _mbi(self.rng),
-                          start=start)
+            self.coverage(patient, self.payer(payer_name, code), plan, _mbi(self.rng), start=start)
             if self.chance(0.5):
                 payer_name, code, plan = MEDIGAP
-                self.coverage(patient, self.payer(payer_name, code), plan,
-                              f"{self.rng.randint(10**10, 10**11 - 1)}", start=start,
-                              priority=Coverage.Priority.SECONDARY)
+                self.coverage(
+                    patient,
+                    self.payer(payer_name, code),
+                    plan,
+                    f"{self.rng.randint(10**10, 10**11 - 1)}",
+                    start=start,
+                    priority=Coverage.Priority.SECONDARY,
+                )
             elif resident and self.chance(0.5):
                 payer_name, code, plan = MEDICAID
-                self.coverage(patient, self.payer(payer_name, code), plan,
-                              f"{self.rng.randint(10**8, 10**9 - 1)}", start=start,
-                              priority=Coverage.Priority.SECONDARY)
+                self.coverage(
+                    patient,
+                    self.payer(payer_name, code),
+                    plan,
+                    f"{self.rng.randint(10**8, 10**9 - 1)}",
+                    start=start,
+                    priority=Coverage.Priority.SECONDARY,
+                )
             return
         roll = self.rng.random()
         if roll < 0.08:
             return  # self-pay
         if roll < 0.30 or (age < 18 and roll < 0.45):
             payer_name, code, plan = MEDICAID if self.chance(0.4) else MEDICAID_MCO
-            self.coverage(patient, self.payer(payer_name, code), plan,
-                          f"{self.rng.randint(10**8, 10**9 - 1)}", start=start)
+            self.coverage(
+                patient,
+                self.payer(payer_name, code),
+                plan,
+                f"{self.rng.randint(10**8, 10**9 - 1)}",
+                start=start,
+            )
             return
         payer_name, code, plans = self.rng.choice(COMMERCIAL_PAYERS)
         member = f"{payer_name[:1]}{self.rng.randint(10**8, 10**9 - 1)}"
         group = f"{self.rng.randint(100000, 999999)}"
         if age < 18 or (age < 26 and self.chance(0.5)):
             parent = f"{self.fake.first_name()} {patient.family_name}"
-            self.coverage(patient, self.payer(payer_name, code), self.rng.choice(plans),
-                          member + "02", start=start, group=group,
-                          relationship=Coverage.Relationship.CHILD, subscriber=parent,
-                          subscriber_birth=self.birth_date(age + 20, age + 40))
+            self.coverage(
+                patient,
+                self.payer(payer_name, code),
+                self.rng.choice(plans),
+                member + "02",
+                start=start,
+                group=group,
+                relationship=Coverage.Relationship.CHILD,
+                subscriber=parent,
+                subscriber_birth=self.birth_date(age + 20, age + 40),
+            )
         elif self.chance(0.2):
             spouse = f"{self.fake.first_name()} {patient.family_name}"
-            self.coverage(patient, self.payer(payer_name, code), self.rng.choice(plans),
-                          member + "01", start=start, group=group,
-                          relationship=Coverage.Relationship.SPOUSE, subscriber=spouse,
-                          subscriber_birth=self.birth_date(max(age - 5, 18), age + 5))
+            self.coverage(
+                patient,
+                self.payer(payer_name, code),
+                self.rng.choice(plans),
+                member + "01",
+                start=start,
+                group=group,
+                relationship=Coverage.Relationship.SPOUSE,
+                subscriber=spouse,
+                subscriber_birth=self.birth_date(max(age - 5, 18), age + 5),
+            )
         else:
-            self.coverage(patient, self.payer(payer_name, code), self.rng.choice(plans), member,
-                          start=start, group=group, subscriber=name)
+            self.coverage(
+                patient,
+                self.payer(payer_name, code),
+                self.rng.choice(plans),
+                member,
+                start=start,
+                group=group,
+                subscriber=name,
+            )
 
-    def coverage(self, patient: Patient, payer: Any, plan: str, member: str, *, start: date,
-                 group: str = "", priority: int = Coverage.Priority.PRIMARY,
-                 relationship: str = Coverage.Relationship.SELF, subscriber: str = "",
-                 subscriber_birth: date | None = None) -> None:
-        ps.add_coverage(actor=self.actor, patient=patient, payer=payer, member_id=member,
-                        plan_name=plan, group_number=group, priority=priority,
-                        relationship=relationship, subscriber_name=subscriber,
-                        subscriber_birth_date=subscriber_birth, start_date=start)
+    def coverage(
+        self,
+        patient: Patient,
+        payer: Any,
+        plan: str,
+        member: str,
+        *,
+        start: date,
+        group: str = "",
+        priority: int = Coverage.Priority.PRIMARY,
+        relationship: str = Coverage.Relationship.SELF,
+        subscriber: str = "",
+        subscriber_birth: date | None = None,
+    ) -> None:
+        ps.add_coverage(
+            actor=self.actor,
+            patient=patient,
+            payer=payer,
+            member_id=member,
+            plan_name=plan,
+            group_number=group,
+            priority=priority,
+            relationship=relationship,
+            subscriber_name=subscriber,
+            subscriber_birth_date=subscriber_birth,
+            start_date=start,
+        )
 
     def add_allergies(self, patient: Patient) -> None:
         roll = self.rng.random()
@@ -476,25 +746,46 @@ class _Seeder:
         if roll < 0.55:
             return  # not asked yet: the banner says "Allergies not recorded"
         for substance, category, code, reactions, severity in self.rng.sample(
-                ALLERGIES, k=self.rng.choice([1, 1, 1, 2, 2, 3])):
-            ps.add_allergy(actor=self.actor, patient=patient, substance=substance,
-                           category=category, substance_code=code,
-                           reaction=self.rng.choice(reactions), severity=severity,
-                           onset_date=self.past_date(patient.birth_date))
+            ALLERGIES, k=self.rng.choice([1, 1, 1, 2, 2, 3])
+        ):
+            ps.add_allergy(
+                actor=self.actor,
+                patient=patient,
+                substance=substance,
+                category=category,
+                substance_code=code,
+                reaction=self.rng.choice(reactions),
+                severity=severity,
+                onset_date=self.past_date(patient.birth_date),
+            )
         if self.chance(0.12):
             substance, category, code, reactions = self.rng.choice(INTOLERANCES)
-            ps.add_allergy(actor=self.actor, patient=patient, substance=substance,
-                           kind="intolerance", category=category, substance_code=code,
-                           reaction=self.rng.choice(reactions), severity="mild")
+            ps.add_allergy(
+                actor=self.actor,
+                patient=patient,
+                substance=substance,
+                kind="intolerance",
+                category=category,
+                substance_code=code,
+                reaction=self.rng.choice(reactions),
+                severity="mild",
+            )
 
     def add_problems(self, patient: Patient, age: int, resident: bool) -> list[str]:
-        eligible = [(code, weight * (2 if age >= 60 else 1)) for code, weight, min_age in PROBLEMS
-                    if age >= min_age and self.code_loaded(code)]
+        eligible = [
+            (code, weight * (2 if age >= 60 else 1))
+            for code, weight, min_age in PROBLEMS
+            if age >= min_age and self.code_loaded(code)
+        ]
         if not eligible:
             return []
-        count = (self.rng.choice([0, 0, 1]) if age < 18 else
-                 self.rng.choice([0, 1, 1, 2, 3]) if age < 50 else
-                 self.rng.choice([1, 2, 3, 4, 5]))
+        count = (
+            self.rng.choice([0, 0, 1])
+            if age < 18
+            else self.rng.choice([0, 1, 1, 2, 3])
+            if age < 50
+            else self.rng.choice([1, 2, 3, 4, 5])
+        )
         if resident:
             count += 1
         chosen: list[str] = []
@@ -503,9 +794,12 @@ class _Seeder:
             if code not in chosen:
                 chosen.append(code)
         for code in chosen:
-            ps.add_problem(actor=self.actor, patient=patient, icd10_code=code,
-                           onset_date=self.past_date(patient.birth_date,
-                                                     min_years_after_birth=min(age, 3)))
+            ps.add_problem(
+                actor=self.actor,
+                patient=patient,
+                icd10_code=code,
+                onset_date=self.past_date(patient.birth_date, min_years_after_birth=min(age, 3)),
+            )
         return chosen
 
     def add_medications(self, patient: Patient, codes: list[str]) -> None:
@@ -514,17 +808,22 @@ class _Seeder:
             options = MEDICATIONS.get(code, [])
             if not options:
                 continue
-            picks = options if len(options) == 1 or self.chance(0.3) else [
-                self.rng.choice(options)]
+            picks = options if len(options) == 1 or self.chance(0.3) else [self.rng.choice(options)]
             for medication, rxnorm, dose, route, frequency in picks:
                 if medication in seen:
                     continue
                 seen.add(medication)
-                ps.add_medication(actor=self.actor, patient=patient, medication=medication,
-                                  rxnorm_code=rxnorm, dose=dose, route=route,
-                                  frequency=frequency, prescriber="Samuel Chen, MD",
-                                  start_date=self.past_date(patient.birth_date,
-                                                            min_years_after_birth=1))
+                ps.add_medication(
+                    actor=self.actor,
+                    patient=patient,
+                    medication=medication,
+                    rxnorm_code=rxnorm,
+                    dose=dose,
+                    route=route,
+                    frequency=frequency,
+                    prescriber="Samuel Chen, MD",
+                    start_date=self.past_date(patient.birth_date, min_years_after_birth=1),
+                )
 
     def add_history(self, patient: Patient, age: int, sex: str, resident: bool) -> None:
         history = HistoryEntry.Kind
@@ -533,27 +832,51 @@ class _Seeder:
                 continue
             if age < max(min_age, 1):
                 continue
-            year = self.past_date(patient.birth_date,
-                                  min_years_after_birth=min(min_age, age)).year
-            ps.add_history(actor=self.actor, patient=patient, kind=history.SURGICAL,
-                           description=description, occurred=str(year))
+            year = self.past_date(patient.birth_date, min_years_after_birth=min(min_age, age)).year
+            ps.add_history(
+                actor=self.actor,
+                patient=patient,
+                kind=history.SURGICAL,
+                description=description,
+                occurred=str(year),
+            )
         for description, code in self.rng.sample(FAMILY, k=self.rng.choice([0, 1, 1, 2, 3])):
-            ps.add_history(actor=self.actor, patient=patient, kind=history.FAMILY,
-                           description=description, relative=self.rng.choice(RELATIVES),
-                           icd10_code=code if code and self.code_loaded(code) else "")
+            ps.add_history(
+                actor=self.actor,
+                patient=patient,
+                kind=history.FAMILY,
+                description=description,
+                relative=self.rng.choice(RELATIVES),
+                icd10_code=code if code and self.code_loaded(code) else "",
+            )
         social = RESIDENT_SOCIAL if resident else SOCIAL
         if age >= 16:
             for description in self.rng.sample(social, k=self.rng.choice([1, 2])):
-                ps.add_history(actor=self.actor, patient=patient, kind=history.SOCIAL,
-                               description=description)
+                ps.add_history(
+                    actor=self.actor, patient=patient, kind=history.SOCIAL, description=description
+                )
             status = self.rng.choices(
-                [TobaccoStatus.NEVER, TobaccoStatus.FORMER, TobaccoStatus.EVERY_DAY,
-                 TobaccoStatus.SOME_DAYS, TobaccoStatus.UNKNOWN],
-                weights=[55, 22, 12, 6, 5])[0]
-            note = "Quit " + str(self.rng.randint(1985, 2024)) if status == TobaccoStatus.FORMER \
+                [
+                    TobaccoStatus.NEVER,
+                    TobaccoStatus.FORMER,
+                    TobaccoStatus.EVERY_DAY,
+                    TobaccoStatus.SOME_DAYS,
+                    TobaccoStatus.UNKNOWN,
+                ],
+                weights=[55, 22, 12, 6, 5],
+            )[0]
+            note = (
+                "Quit " + str(self.rng.randint(1985, 2024))
+                if status == TobaccoStatus.FORMER
                 else ""
-            ps.add_history(actor=self.actor, patient=patient, kind=history.TOBACCO,
-                           tobacco_status=status, note=note)
+            )
+            ps.add_history(
+                actor=self.actor,
+                patient=patient,
+                kind=history.TOBACCO,
+                tobacco_status=status,
+                note=note,
+            )
 
 
 _MBI_LETTERS = "ACDEFGHJKMNPQRTUVWXY"  # no S, L, O, I, B, Z

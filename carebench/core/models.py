@@ -35,7 +35,9 @@ class Facility(models.Model):
         GROUP_HOME = "group_home", "Group home"
         LONG_TERM_CARE = "long_term_care", "Long-term-care (nursing) facility"
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="facilities")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="facilities"
+    )
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=30, choices=Kind.choices, default=Kind.CLINIC)
     state = models.CharField("state (USPS code)", max_length=2)

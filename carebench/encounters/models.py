@@ -22,11 +22,21 @@ class Encounter(OrganizationScoped):
         CANCELLED = "cancelled", "Cancelled"
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="encounters")
-    appointment = models.OneToOneField("scheduling.Appointment", on_delete=models.PROTECT,
-                                       null=True, blank=True, related_name="encounter")
+    appointment = models.OneToOneField(
+        "scheduling.Appointment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="encounter",
+    )
     facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="+")
-    provider = models.ForeignKey("scheduling.Provider", on_delete=models.PROTECT, null=True,
-                                 blank=True, related_name="encounters")
+    provider = models.ForeignKey(
+        "scheduling.Provider",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="encounters",
+    )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_PROGRESS)
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -34,8 +44,10 @@ class Encounter(OrganizationScoped):
 
     class Meta:
         ordering = ["-started_at"]
-        indexes = [models.Index(fields=["patient", "started_at"], name="enc_patient_start"),
-                   models.Index(fields=["organization", "started_at"], name="enc_org_start")]
+        indexes = [
+            models.Index(fields=["patient", "started_at"], name="enc_patient_start"),
+            models.Index(fields=["organization", "started_at"], name="enc_org_start"),
+        ]
 
     def __str__(self) -> str:
         return f"Encounter {self.pk} ({self.patient_id})"
@@ -55,8 +67,9 @@ class RoomingItem(OrganizationScoped):
     encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="rooming")
     item = models.CharField(max_length=12, choices=Item.choices)
     done_at = models.DateTimeField()
-    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                related_name="+")
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     score = models.SmallIntegerField(null=True, blank=True)
     result = models.CharField(max_length=300, blank=True)
 
@@ -71,11 +84,13 @@ class VitalSigns(Voidable):
     """One set of vital signs as taken, with how it was taken (position, cuff, route)."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="vital_signs")
-    encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, null=True, blank=True,
-                                  related_name="vital_signs")
+    encounter = models.ForeignKey(
+        Encounter, on_delete=models.PROTECT, null=True, blank=True, related_name="vital_signs"
+    )
     taken_at = models.DateTimeField()
-    taken_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                 related_name="+")
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     bp_position = models.CharField(max_length=10, blank=True)
     bp_arm = models.CharField(max_length=10, blank=True)
     bp_cuff_size = models.CharField(max_length=15, blank=True)
@@ -101,16 +116,23 @@ class Observation(Voidable):
     """One measured vital sign, coded in LOINC, in its canonical UCUM unit."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="observations")
-    encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, null=True, blank=True,
-                                  related_name="observations")
-    vital_signs = models.ForeignKey(VitalSigns, on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="observations")
+    encounter = models.ForeignKey(
+        Encounter, on_delete=models.PROTECT, null=True, blank=True, related_name="observations"
+    )
+    vital_signs = models.ForeignKey(
+        VitalSigns, on_delete=models.PROTECT, null=True, blank=True, related_name="observations"
+    )
     category = models.CharField(max_length=20, default="vital-signs")
     code = models.CharField("LOINC code", max_length=10)
     name = models.CharField(max_length=40, help_text="our short name, e.g. heart_rate")
     value = models.DecimalField(max_digits=10, decimal_places=3)
-    value2 = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True,
-                                 help_text="the diastolic pressure of a blood-pressure panel")
+    value2 = models.DecimalField(
+        max_digits=10,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text="the diastolic pressure of a blood-pressure panel",
+    )
     unit = models.CharField(max_length=12)
     flag = models.CharField(max_length=14, default="normal")
     flag2 = models.CharField(max_length=14, blank=True)
@@ -133,20 +155,28 @@ class Alert(OrganizationScoped):
     """Something the provider must see now (a critical vital), until acknowledged."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="alerts")
-    encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, null=True, blank=True,
-                                  related_name="alerts")
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
-                                  blank=True, related_name="alerts")
+    encounter = models.ForeignKey(
+        Encounter, on_delete=models.PROTECT, null=True, blank=True, related_name="alerts"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="alerts",
+    )
     message = models.CharField(max_length=300)
     raised_at = models.DateTimeField()
     acknowledged_at = models.DateTimeField(null=True, blank=True)
-    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                        null=True, blank=True, related_name="+")
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-raised_at"]
-        indexes = [models.Index(fields=["organization", "acknowledged_at", "raised_at"],
-                                name="alert_open")]
+        indexes = [
+            models.Index(fields=["organization", "acknowledged_at", "raised_at"], name="alert_open")
+        ]
 
     def __str__(self) -> str:
         return self.message

@@ -39,19 +39,44 @@ from .models import Alert, Encounter, Observation, RoomingItem, VitalSigns
 
 INVALID = 422
 HEAD_CIRCUMFERENCE_MONTHS = 36
-FLAG_LABELS = {"normal": "", "low": "Low", "high": "High", "critical_low": "Critical low",
-               "critical_high": "Critical high"}
+FLAG_LABELS = {
+    "normal": "",
+    "low": "Low",
+    "high": "High",
+    "critical_low": "Critical low",
+    "critical_high": "Critical high",
+}
 FLAG_RANK = ["normal", "low", "high", "critical_low", "critical_high"]
-TREND_NAMES = ["blood_pressure", "heart_rate", "respiratory_rate", "temperature", "spo2",
-               "weight", "bmi", "pain"]
-TREND_LABELS = {"blood_pressure": "Blood pressure", "spo2": "Oxygen saturation (SpO2)",
-                "bmi": "Body mass index (BMI)"}
-HISTORY_COLUMNS = [("blood_pressure", "BP"), ("heart_rate", "Pulse"),
-                   ("respiratory_rate", "Resp"), ("temperature", "Temp"), ("spo2", "SpO2"),
-                   ("height", "Height"), ("weight", "Weight"), ("bmi", "BMI"), ("pain", "Pain")]
+TREND_NAMES = [
+    "blood_pressure",
+    "heart_rate",
+    "respiratory_rate",
+    "temperature",
+    "spo2",
+    "weight",
+    "bmi",
+    "pain",
+]
+TREND_LABELS = {
+    "blood_pressure": "Blood pressure",
+    "spo2": "Oxygen saturation (SpO2)",
+    "bmi": "Body mass index (BMI)",
+}
+HISTORY_COLUMNS = [
+    ("blood_pressure", "BP"),
+    ("heart_rate", "Pulse"),
+    ("respiratory_rate", "Resp"),
+    ("temperature", "Temp"),
+    ("spo2", "SpO2"),
+    ("height", "Height"),
+    ("weight", "Weight"),
+    ("bmi", "BMI"),
+    ("pain", "Pain"),
+]
 
 
 # --- showing vitals ----------------------------------------------------------------------------
+
 
 def _plain(value: Decimal, places: str = "0.1") -> str:
     """A value rounded for reading, without trailing zeros (37.17 -> 37.2, 120.000 -> 120)."""
@@ -94,8 +119,11 @@ class Reading:
 
 def _reading(obs: Observation) -> Reading:
     flag = obs.flag
-    if obs.name == "blood_pressure" and obs.flag2 and \
-            FLAG_RANK.index(obs.flag2) > FLAG_RANK.index(flag):
+    if (
+        obs.name == "blood_pressure"
+        and obs.flag2
+        and FLAG_RANK.index(obs.flag2) > FLAG_RANK.index(flag)
+    ):
         flag = obs.flag2
     label = "Blood pressure" if obs.name == "blood_pressure" else rules.KINDS[obs.name].label
     return Reading(obs.name, label, _shown(obs), flag, FLAG_LABELS.get(flag, flag), obs.note)
@@ -108,6 +136,7 @@ def _readings(vital_set: VitalSigns) -> list[Reading]:
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
 
 def _encounter(request: HttpRequest, pk: int) -> Encounter:
     try:
@@ -131,32 +160,41 @@ def _age_months(patient: Patient) -> int:
 
 
 def _banner(patient: Patient) -> dict[str, Any]:
-    return {"patient": patient, "age": patient.age_on(clock.today()),
-            "allergies": patient_selectors.allergy_summary(patient.active_allergies)}  # type: ignore
+    return {
+        "patient": patient,
+        "age": patient.age_on(clock.today()),
+        "allergies": patient_selectors.allergy_summary(patient.active_allergies),
+    }  # type: ignore
 
 
 def _checklist(encounter: Encounter) -> list[dict[str, Any]]:
     done: dict[str, RoomingItem] = {}
     for item in encounter.rooming.all():  # oldest first: the latest of each item wins
         done[item.item] = item
-    return [{"key": key, "label": label, "done": done.get(key)}
-            for key, label in RoomingItem.Item.choices]
+    return [
+        {"key": key, "label": label, "done": done.get(key)}
+        for key, label in RoomingItem.Item.choices
+    ]
 
 
-def _encounter_page(request: HttpRequest, encounter: Encounter, *, status: int = 200,
-                    **forms: Any) -> HttpResponse:
+def _encounter_page(
+    request: HttpRequest, encounter: Encounter, *, status: int = 200, **forms: Any
+) -> HttpResponse:
     patient = _chart(request, encounter.patient_id)
     infant = _age_months(patient) < HEAD_CIRCUMFERENCE_MONTHS
     sets = list(encounter.vital_signs.all())
     latest = sets[0] if sets else None
     appointment = encounter.appointment
     medications = patient.active_medications  # type: ignore[attr-defined]
-    record_read(request, patient_id=patient.pk, resource_type="Encounter",
-                resource_id=encounter.pk)
+    record_read(request, patient_id=patient.pk, resource_type="Encounter", resource_id=encounter.pk)
     context = {
-        **_banner(patient), "encounter": encounter, "appointment": appointment,
-        "checklist": _checklist(encounter), "alerts": list(encounter.alerts.all()),
-        "vital_sets": [(s, _readings(s)) for s in sets], "latest": latest,
+        **_banner(patient),
+        "encounter": encounter,
+        "appointment": appointment,
+        "checklist": _checklist(encounter),
+        "alerts": list(encounter.alerts.all()),
+        "vital_sets": [(s, _readings(s)) for s in sets],
+        "latest": latest,
         "severe": latest is not None and latest.bp_category == "severe",
         "bp_label": rules.BP_CATEGORY_LABELS.get(latest.bp_category, "") if latest else "",
         "medication_count": len(medications),
@@ -164,8 +202,8 @@ def _encounter_page(request: HttpRequest, encounter: Encounter, *, status: int =
         "may_ready": appointment is not None and appointment.status == Status.ROOMED,
         "is_open": encounter.status == Encounter.Status.IN_PROGRESS,
         "infant": infant,
-        "complaint_form": forms.get("complaint") or ChiefComplaintForm(
-            initial={"chief_complaint": encounter.chief_complaint}),
+        "complaint_form": forms.get("complaint")
+        or ChiefComplaintForm(initial={"chief_complaint": encounter.chief_complaint}),
         "vitals_form": forms.get("vitals") or VitalsForm(head_circumference=infant),
         "phq2_form": forms.get("phq2") or Phq2Form(prefix="phq2"),
         "fall_form": forms.get("fall_risk") or FallRiskForm(prefix="fall"),
@@ -178,6 +216,7 @@ def _back(encounter: Encounter, anchor: str) -> HttpResponse:
 
 
 # --- the rooming page --------------------------------------------------------------------------
+
 
 @require_GET
 @require_perms("encounters.view_encounter", "patients.view_patient")
@@ -193,8 +232,11 @@ def chief_complaint(request: HttpRequest, pk: int) -> HttpResponse:
     form = ChiefComplaintForm(request.POST)
     if form.is_valid():
         try:
-            services.set_chief_complaint(actor=Actor.from_request(request), encounter=visit,
-                                         text=form.cleaned_data["chief_complaint"])
+            services.set_chief_complaint(
+                actor=Actor.from_request(request),
+                encounter=visit,
+                text=form.cleaned_data["chief_complaint"],
+            )
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
@@ -221,13 +263,18 @@ def rooming_item(request: HttpRequest, pk: int, item: str) -> HttpResponse:
             score, result = form.score(), form.result()
     if form is None or form.is_valid():
         try:
-            done = services.complete_rooming_item(actor=Actor.from_request(request),
-                                                  encounter=visit, item=item, score=score,
-                                                  result=result)
+            done = services.complete_rooming_item(
+                actor=Actor.from_request(request),
+                encounter=visit,
+                item=item,
+                score=score,
+                result=result,
+            )
         except ValidationError as exc:
             if form is None:
-                messages.error(request, "; ".join(m for ms in exc.message_dict.values()
-                                                  for m in ms))
+                messages.error(
+                    request, "; ".join(m for ms in exc.message_dict.values() for m in ms)
+                )
                 return _encounter_page(request, visit, status=INVALID)
             apply_service_errors(form, exc)
         else:
@@ -246,16 +293,22 @@ def record_vitals(request: HttpRequest, pk: int) -> HttpResponse:
     form = VitalsForm(request.POST, head_circumference=infant)
     if form.is_valid():
         try:
-            saved = services.record_vitals(actor=Actor.from_request(request),
-                                           patient=visit.patient, encounter=visit,
-                                           entry=form.to_entry(),
-                                           note=form.cleaned_data.get("note") or "")
+            saved = services.record_vitals(
+                actor=Actor.from_request(request),
+                patient=visit.patient,
+                encounter=visit,
+                entry=form.to_entry(),
+                note=form.cleaned_data.get("note") or "",
+            )
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
             if saved.critical:
-                messages.error(request, "Vital signs saved. A value needs the provider now: "
-                                        "the provider has been alerted.")
+                messages.error(
+                    request,
+                    "Vital signs saved. A value needs the provider now: "
+                    "the provider has been alerted.",
+                )
             else:
                 messages.success(request, "Vital signs saved.")
             return _back(visit, "vitals")
@@ -270,15 +323,20 @@ def ready(request: HttpRequest, pk: int) -> HttpResponse:
     if visit.appointment is None:
         raise Http404("a walk-in visit has no place on the board")
     try:
-        scheduling.advance_flow(actor=Actor.from_request(request),
-                                appointment=visit.appointment, to=Status.READY)
+        scheduling.advance_flow(
+            actor=Actor.from_request(request), appointment=visit.appointment, to=Status.READY
+        )
     except (ValidationError, scheduling.BookingConflict) as exc:
-        text = "; ".join(m for ms in exc.message_dict.values() for m in ms) \
-            if isinstance(exc, ValidationError) else str(exc)
+        text = (
+            "; ".join(m for ms in exc.message_dict.values() for m in ms)
+            if isinstance(exc, ValidationError)
+            else str(exc)
+        )
         messages.error(request, f"Not moved: {text}")
         return _back(visit, "ready")
-    messages.success(request, f"{visit.patient.family_name}, {visit.patient.given_name}: "
-                              "ready for the provider.")
+    messages.success(
+        request, f"{visit.patient.family_name}, {visit.patient.given_name}: ready for the provider."
+    )
     return redirect(reverse("scheduling:board") + f"?facility={visit.facility_id}")
 
 
@@ -293,10 +351,14 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     services.acknowledge_alert(actor=Actor.from_request(request), alert=alert)
     messages.success(request, "Alert acknowledged.")
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
-        target = (reverse("encounters:encounter", args=[alert.encounter_id])
-                  if alert.encounter_id else reverse("scheduling:board"))
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = (
+            reverse("encounters:encounter", args=[alert.encounter_id])
+            if alert.encounter_id
+            else reverse("scheduling:board")
+        )
     return redirect(target)
 
 
@@ -305,13 +367,17 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
 def walk_in(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Open a visit for a patient who walked in without an appointment."""
     patient = _chart(request, patient_id)
-    visit = services.open_walk_in(actor=Actor.from_request(request), patient=patient,
-                                  chief_complaint=request.POST.get("chief_complaint", "")[:300])
+    visit = services.open_walk_in(
+        actor=Actor.from_request(request),
+        patient=patient,
+        chief_complaint=request.POST.get("chief_complaint", "")[:300],
+    )
     messages.success(request, "Walk-in visit opened.")
     return redirect("encounters:encounter", pk=visit.pk)
 
 
 # --- vitals history ----------------------------------------------------------------------------
+
 
 @require_GET
 @require_perms("encounters.view_vitalsigns", "patients.view_patient")
@@ -319,24 +385,42 @@ def vitals_history(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Every set of vitals (newest first) and a trend chart per vital."""
     org = request.organization  # type: ignore[attr-defined]
     patient = _chart(request, patient_id)
-    sets = list(VitalSigns.objects.for_org(org)
-                .filter(patient=patient, voided_at__isnull=True)
-                .select_related("taken_by").prefetch_related("observations")
-                .order_by("-taken_at")[:100])
+    sets = list(
+        VitalSigns.objects.for_org(org)
+        .filter(patient=patient, voided_at__isnull=True)
+        .select_related("taken_by")
+        .prefetch_related("observations")
+        .order_by("-taken_at")[:100]
+    )
     rows = []
     for vital_set in sets:
         by_name = {r.name: r for r in _readings(vital_set)}
         rows.append((vital_set, [by_name.get(name) for name, _ in HISTORY_COLUMNS]))
-    names = TREND_NAMES + (["head_circumference"]
-                           if _age_months(patient) < HEAD_CIRCUMFERENCE_MONTHS else [])
-    charts = [(TREND_LABELS.get(name) or rules.KINDS[name].label,
-               selectors.trend_chart(org, patient.pk, name, birth_date=patient.birth_date))
-              for name in names]
+    names = TREND_NAMES + (
+        ["head_circumference"] if _age_months(patient) < HEAD_CIRCUMFERENCE_MONTHS else []
+    )
+    charts = [
+        (
+            TREND_LABELS.get(name) or rules.KINDS[name].label,
+            selectors.trend_chart(org, patient.pk, name, birth_date=patient.birth_date),
+        )
+        for name in names
+    ]
     facility = getattr(request.user, "default_facility", None)
-    record_read(request, patient_id=patient.pk, resource_type="VitalSigns",
-                detail={"page": "history", "sets": len(sets)})
-    return render(request, "encounters/vitals_history.html", {
-        **_banner(patient), "rows": rows, "columns": [label for _, label in HISTORY_COLUMNS],
-        "charts": charts,
-        "zone": facility.time_zone if facility else settings.CAREBENCH_DEFAULT_TIME_ZONE,
-    })
+    record_read(
+        request,
+        patient_id=patient.pk,
+        resource_type="VitalSigns",
+        detail={"page": "history", "sets": len(sets)},
+    )
+    return render(
+        request,
+        "encounters/vitals_history.html",
+        {
+            **_banner(patient),
+            "rows": rows,
+            "columns": [label for _, label in HISTORY_COLUMNS],
+            "charts": charts,
+            "zone": facility.time_zone if facility else settings.CAREBENCH_DEFAULT_TIME_ZONE,
+        },
+    )

@@ -48,27 +48,72 @@ class VitalKind:
 KINDS: dict[str, VitalKind] = {
     k.code: k
     for k in [
-        VitalKind("systolic", "Systolic blood pressure", "8480-6", "mm[Hg]", "mmHg",
-                  Decimal(40), Decimal(300)),
-        VitalKind("diastolic", "Diastolic blood pressure", "8462-4", "mm[Hg]", "mmHg",
-                  Decimal(15), Decimal(200)),
-        VitalKind("heart_rate", "Heart rate", "8867-4", "/min", "beats/min",
-                  Decimal(20), Decimal(300)),
-        VitalKind("respiratory_rate", "Respiratory rate", "9279-1", "/min", "breaths/min",
-                  Decimal(3), Decimal(100)),
-        VitalKind("temperature", "Body temperature", "8310-5", "Cel", "°C",
-                  Decimal(25), Decimal(45)),
-        VitalKind("spo2", "Oxygen saturation (pulse oximetry)", "59408-5", "%", "%",
-                  Decimal(50), Decimal(100)),
-        VitalKind("o2_flow", "Inhaled oxygen flow rate", "3151-8", "L/min", "L/min",
-                  Decimal(0), Decimal(60)),
+        VitalKind(
+            "systolic",
+            "Systolic blood pressure",
+            "8480-6",
+            "mm[Hg]",
+            "mmHg",
+            Decimal(40),
+            Decimal(300),
+        ),
+        VitalKind(
+            "diastolic",
+            "Diastolic blood pressure",
+            "8462-4",
+            "mm[Hg]",
+            "mmHg",
+            Decimal(15),
+            Decimal(200),
+        ),
+        VitalKind(
+            "heart_rate", "Heart rate", "8867-4", "/min", "beats/min", Decimal(20), Decimal(300)
+        ),
+        VitalKind(
+            "respiratory_rate",
+            "Respiratory rate",
+            "9279-1",
+            "/min",
+            "breaths/min",
+            Decimal(3),
+            Decimal(100),
+        ),
+        VitalKind(
+            "temperature", "Body temperature", "8310-5", "Cel", "°C", Decimal(25), Decimal(45)
+        ),
+        VitalKind(
+            "spo2",
+            "Oxygen saturation (pulse oximetry)",
+            "59408-5",
+            "%",
+            "%",
+            Decimal(50),
+            Decimal(100),
+        ),
+        VitalKind(
+            "o2_flow",
+            "Inhaled oxygen flow rate",
+            "3151-8",
+            "L/min",
+            "L/min",
+            Decimal(0),
+            Decimal(60),
+        ),
         VitalKind("height", "Body height", "8302-2", "cm", "cm", Decimal(20), Decimal(275)),
         VitalKind("weight", "Body weight", "29463-7", "kg", "kg", Decimal("0.2"), Decimal(650)),
         VitalKind("bmi", "Body mass index", "39156-5", "kg/m2", "kg/m²", Decimal(5), Decimal(250)),
-        VitalKind("head_circumference", "Head occipital-frontal circumference", "9843-4", "cm",
-                  "cm", Decimal(20), Decimal(65)),
-        VitalKind("pain", "Pain severity 0-10", "72514-3", "{score}", "/10", Decimal(0),
-                  Decimal(10)),
+        VitalKind(
+            "head_circumference",
+            "Head occipital-frontal circumference",
+            "9843-4",
+            "cm",
+            "cm",
+            Decimal(20),
+            Decimal(65),
+        ),
+        VitalKind(
+            "pain", "Pain severity 0-10", "72514-3", "{score}", "/10", Decimal(0), Decimal(10)
+        ),
     ]
 }
 BP_PANEL_LOINC = "85354-9"
@@ -187,10 +232,18 @@ def bmi(weight_kg: Decimal, height_cm: Decimal) -> Decimal:
 # --- age bands ----------------------------------------------------------------------------------
 # (max age in months, exclusive; low, high) for awake heart rate and breathing rate.
 HEART_RATE_BANDS = [
-    (3, 100, 205), (24, 100, 190), (120, 60, 140), (12 * 200, 60, 100),
+    (3, 100, 205),
+    (24, 100, 190),
+    (120, 60, 140),
+    (12 * 200, 60, 100),
 ]
 RESPIRATORY_RATE_BANDS = [
-    (12, 30, 53), (36, 22, 37), (72, 20, 28), (144, 18, 25), (216, 12, 20), (12 * 200, 12, 20),
+    (12, 30, 53),
+    (36, 22, 37),
+    (72, 20, 28),
+    (144, 18, 25),
+    (216, 12, 20),
+    (12 * 200, 12, 20),
 ]
 
 
@@ -253,6 +306,7 @@ def bmi_category(value: Decimal) -> str:
 
 
 # --- the whole check ----------------------------------------------------------------------------
+
 
 def _canonical(entry: VitalsEntry, errors: dict[str, list[str]]) -> dict[str, Decimal]:
     values: dict[str, Decimal] = {}
@@ -358,11 +412,18 @@ def assess(entry: VitalsEntry, *, age_months: int) -> Assessment:
                     flag = Flag.LOW
                 elif result.bmi_category != "normal":
                     flag = Flag.HIGH
-            result.readings["bmi"] = Reading(KINDS["bmi"], bmi_value, flag,
-                                             BMI_CATEGORY_LABELS.get(result.bmi_category, ""))
+            result.readings["bmi"] = Reading(
+                KINDS["bmi"], bmi_value, flag, BMI_CATEGORY_LABELS.get(result.bmi_category, "")
+            )
         else:
-            raise VitalsError({"height": [f"with this weight gives a BMI of {bmi_value}: check "
-                                          "that height and weight units are right"]})
+            raise VitalsError(
+                {
+                    "height": [
+                        f"with this weight gives a BMI of {bmi_value}: check "
+                        "that height and weight units are right"
+                    ]
+                }
+            )
 
     def flag(name: str, value: Flag, note: str = "") -> None:
         reading = result.readings[name]
@@ -389,15 +450,17 @@ def assess(entry: VitalsEntry, *, age_months: int) -> Assessment:
         if sys_v < low:
             result.bp_category = "low"
             critical = sys_v < low - 10
-            flag("systolic", Flag.CRITICAL_LOW if critical else Flag.LOW,
-                 f"below {low} mmHg for age")
+            flag(
+                "systolic", Flag.CRITICAL_LOW if critical else Flag.LOW, f"below {low} mmHg for age"
+            )
             if critical:
                 result.alerts.append(f"Low blood pressure {sys_v}/{dia_v}: tell the provider now")
 
     if "heart_rate" in values:
         low, high = _band(HEART_RATE_BANDS, age_months)
-        crit_low, crit_high = (Decimal(40), Decimal(130)) if adult else (
-            Decimal(low) - 20, Decimal(high) + 30)
+        crit_low, crit_high = (
+            (Decimal(40), Decimal(130)) if adult else (Decimal(low) - 20, Decimal(high) + 30)
+        )
         hr_flag = _range_flag(values["heart_rate"], low, high, crit_low, crit_high)
         flag("heart_rate", hr_flag, f"expected {low}-{high} for age")
         if hr_flag.is_critical:
@@ -405,13 +468,15 @@ def assess(entry: VitalsEntry, *, age_months: int) -> Assessment:
 
     if "respiratory_rate" in values:
         low, high = _band(RESPIRATORY_RATE_BANDS, age_months)
-        crit_low, crit_high = (Decimal(8), Decimal(30)) if adult else (
-            Decimal(low) - 8, Decimal(high) + 15)
+        crit_low, crit_high = (
+            (Decimal(8), Decimal(30)) if adult else (Decimal(low) - 8, Decimal(high) + 15)
+        )
         rr_flag = _range_flag(values["respiratory_rate"], low, high, crit_low, crit_high)
         flag("respiratory_rate", rr_flag, f"expected {low}-{high} for age")
         if rr_flag.is_critical:
             result.alerts.append(
-                f"Respiratory rate {values['respiratory_rate']}/min: tell the provider now")
+                f"Respiratory rate {values['respiratory_rate']}/min: tell the provider now"
+            )
 
     if "temperature" in values:
         t = values["temperature"]

@@ -39,31 +39,40 @@ router = Router(tags=[RESOURCE])
 
 class AllergySearch(Schema):
     patient: str = Field(description="Patient/123 or 123")
-    clinical_status: list[str] = Field([], alias="clinical-status",
-                                       description="active, inactive or resolved")
+    clinical_status: list[str] = Field(
+        [], alias="clinical-status", description="active, inactive or resolved"
+    )
 
 
 def to_fhir(allergy: Allergy) -> dict[str, Any]:
     no_known = allergy.kind == Allergy.Kind.NO_KNOWN
     reaction = []
     if allergy.reaction or allergy.severity:
-        reaction = [dt.compact({"manifestation": [{"text": allergy.reaction or "Unspecified"}],
-                                "severity": allergy.severity})]
-    return dt.compact({
-        "resourceType": RESOURCE,
-        "id": str(allergy.pk),
-        "meta": dt.meta(PROFILE, allergy.updated_at),
-        "clinicalStatus": dt.concept(CLINICAL, allergy.status),
-        "verificationStatus": dt.concept(VERIFICATION, "confirmed"),
-        "type": "" if no_known else allergy.kind,
-        "category": [allergy.category] if allergy.category else [],
-        "code": _code(allergy),
-        "patient": dt.reference("Patient", allergy.patient_id),
-        "onsetDateTime": allergy.onset_date.isoformat() if allergy.onset_date else "",
-        "recordedDate": allergy.created_at.isoformat(),
-        "reaction": reaction,
-        "note": dt.notes(allergy.note),
-    })
+        reaction = [
+            dt.compact(
+                {
+                    "manifestation": [{"text": allergy.reaction or "Unspecified"}],
+                    "severity": allergy.severity,
+                }
+            )
+        ]
+    return dt.compact(
+        {
+            "resourceType": RESOURCE,
+            "id": str(allergy.pk),
+            "meta": dt.meta(PROFILE, allergy.updated_at),
+            "clinicalStatus": dt.concept(CLINICAL, allergy.status),
+            "verificationStatus": dt.concept(VERIFICATION, "confirmed"),
+            "type": "" if no_known else allergy.kind,
+            "category": [allergy.category] if allergy.category else [],
+            "code": _code(allergy),
+            "patient": dt.reference("Patient", allergy.patient_id),
+            "onsetDateTime": allergy.onset_date.isoformat() if allergy.onset_date else "",
+            "recordedDate": allergy.created_at.isoformat(),
+            "reaction": reaction,
+            "note": dt.notes(allergy.note),
+        }
+    )
 
 
 def _code(allergy: Allergy) -> dict[str, Any]:
@@ -80,33 +89,52 @@ KIND = entries.EntryKind(
     model=Allergy,
     to_fhir=to_fhir,
     field_paths={
-        "kind": "code", "substance": "code", "substance_code": "code.coding",
-        "category": "category", "reaction": "reaction.manifestation",
-        "severity": "reaction.severity", "status": "clinicalStatus",
-        "onset_date": "onsetDateTime", "note": "note",
+        "kind": "code",
+        "substance": "code",
+        "substance_code": "code.coding",
+        "category": "category",
+        "reaction": "reaction.manifestation",
+        "severity": "reaction.severity",
+        "status": "clinicalStatus",
+        "onset_date": "onsetDateTime",
+        "note": "note",
     },
 )
 
 
-@router.get("/AllergyIntolerance/{entry_id}", response=schemas.READ,
-            summary="Read an AllergyIntolerance")
+@router.get(
+    "/AllergyIntolerance/{entry_id}", response=schemas.READ, summary="Read an AllergyIntolerance"
+)
 def read_allergy(request: HttpRequest, entry_id: str) -> HttpResponse:
     actor = authorize(request, KIND.permission("view"))
     return entries.read(request, actor, KIND, entry_id)
 
 
-@router.get("/AllergyIntolerance", response=schemas.SEARCH,
-            summary="Search a patient's AllergyIntolerances")
-def search_allergies(request: HttpRequest, paging: Query[Paging],
-                     params: Query[AllergySearch]) -> HttpResponse:
+@router.get(
+    "/AllergyIntolerance", response=schemas.SEARCH, summary="Search a patient's AllergyIntolerances"
+)
+def search_allergies(
+    request: HttpRequest, paging: Query[Paging], params: Query[AllergySearch]
+) -> HttpResponse:
     actor = authorize(request, KIND.permission("view"))
     condition = Q(status__in=params.clinical_status) if params.clinical_status else None
-    return entries.search(request, actor, KIND, paging, patient=params.patient,
-                          allowed=SEARCH_PARAMS, condition=condition)
+    return entries.search(
+        request,
+        actor,
+        KIND,
+        paging,
+        patient=params.patient,
+        allowed=SEARCH_PARAMS,
+        condition=condition,
+    )
 
 
-@router.post("/AllergyIntolerance", response=schemas.CREATE, summary="Create an AllergyIntolerance",
-             openapi_extra=request_body_schema(RESOURCE))
+@router.post(
+    "/AllergyIntolerance",
+    response=schemas.CREATE,
+    summary="Create an AllergyIntolerance",
+    openapi_extra=request_body_schema(RESOURCE),
+)
 def create_allergy(request: HttpRequest) -> HttpResponse:
     actor = authorize(request, KIND.permission("add"))
     data = read_resource(request, FhirAllergy, RESOURCE)
@@ -119,18 +147,23 @@ def create_allergy(request: HttpRequest) -> HttpResponse:
 def _create(actor: Actor, patient: Patient, data: dict[str, Any]) -> Allergy:
     code = data.get("code")
     if not code:
-        raise unprocessable("code: is required (the substance, or SNOMED CT 716186003 for "
-                            "no known allergies)", expression=f"{RESOURCE}.code")
+        raise unprocessable(
+            "code: is required (the substance, or SNOMED CT 716186003 for no known allergies)",
+            expression=f"{RESOURCE}.code",
+        )
     verification = dt.first_code(data.get("verificationStatus"))
     if verification in ("entered-in-error", "refuted"):
-        raise unprocessable(f"verificationStatus: a new entry cannot be {verification}",
-                            expression=f"{RESOURCE}.verificationStatus")
+        raise unprocessable(
+            f"verificationStatus: a new entry cannot be {verification}",
+            expression=f"{RESOURCE}.verificationStatus",
+        )
     if NO_KNOWN_ALLERGY in dt.codes(code):
         return services.record_no_known_allergies(actor=actor, patient=patient)
     kind = data.get("type") or Allergy.Kind.ALLERGY
     if kind not in (Allergy.Kind.ALLERGY, Allergy.Kind.INTOLERANCE):
-        raise unprocessable(f"type: must be allergy or intolerance, not '{kind}'",
-                            expression=f"{RESOURCE}.type")
+        raise unprocessable(
+            f"type: must be allergy or intolerance, not '{kind}'", expression=f"{RESOURCE}.type"
+        )
     reactions = data.get("reaction", [])
     reaction = reactions[0] if reactions else {}
     manifestations = reaction.get("manifestation", [])

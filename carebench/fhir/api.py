@@ -56,8 +56,21 @@ api = NinjaAPI(
     docs_url=None,
     urls_namespace="fhir",
 )
-for module in (capability, patient, allergy, condition, medication_statement, coverage,
-               practitioner, location, schedule, slot, appointment, encounter, observation):
+for module in (
+    capability,
+    patient,
+    allergy,
+    condition,
+    medication_statement,
+    coverage,
+    practitioner,
+    location,
+    schedule,
+    slot,
+    appointment,
+    encounter,
+    observation,
+):
     api.add_router("", module.router)
 
 
@@ -93,15 +106,22 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 @api.exception_handler(IntegrityError)
 def _conflict(request: HttpRequest, exc: IntegrityError) -> HttpResponse:
     logger.warning("FHIR write refused by a database constraint: %s", exc)
-    return outcome_response(FhirError(409, "conflict", "the change conflicts with data already "
-                                      "stored (a duplicate or a concurrent change); retry"))
+    return outcome_response(
+        FhirError(
+            409,
+            "conflict",
+            "the change conflicts with data already "
+            "stored (a duplicate or a concurrent change); retry",
+        )
+    )
 
 
 @api.exception_handler(DataError)
 def _unstorable(request: HttpRequest, exc: DataError) -> HttpResponse:
     logger.warning("FHIR write refused by the database: %s", exc)
-    return outcome_response(bad_request("a value is out of range or holds a NUL character",
-                                        code="value"))
+    return outcome_response(
+        bad_request("a value is out of range or holds a NUL character", code="value")
+    )
 
 
 @api.exception_handler(Exception)
@@ -117,9 +137,12 @@ def _fhir_answers(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = view(request, *args, **kwargs)
         if response.status_code == 405:
-            error = FhirError(405, "not-supported",
-                              f"{request.method} is not supported on {request.path}",
-                              headers={"Allow": response.get("Allow", "")})
+            error = FhirError(
+                405,
+                "not-supported",
+                f"{request.method} is not supported on {request.path}",
+                headers={"Allow": response.get("Allow", "")},
+            )
             return outcome_response(error)
         return response
 
@@ -127,8 +150,11 @@ def _fhir_answers(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
 
 
 def unknown_path(request: HttpRequest, rest: str = "") -> HttpResponse:
-    return outcome_response(FhirError(404, "not-found", f"{request.path} is not a FHIR endpoint "
-                                      "here; see /fhir/metadata"))
+    return outcome_response(
+        FhirError(
+            404, "not-found", f"{request.path} is not a FHIR endpoint here; see /fhir/metadata"
+        )
+    )
 
 
 def _patterns() -> list[URLPattern | URLResolver]:

@@ -133,13 +133,18 @@ class AppointmentSearch(Schema):
     actor: list[str] = Field([], description="Patient/123, Practitioner/3 or Location/5")
     location: list[str] = Field([], description="Location/5 (facility) or Location/room-12")
     date: list[str] = Field([], description="day of the start, with eq/ne/gt/lt/ge/le")
-    status: list[str] = Field([], description="booked, arrived, checked-in, fulfilled, "
-                                              "cancelled, noshow (comma-separated: any)")
-    service_type: list[str] = Field([], alias="service-type",
-                                    description="the appointment type: id, or system|id")
+    status: list[str] = Field(
+        [],
+        description="booked, arrived, checked-in, fulfilled, "
+        "cancelled, noshow (comma-separated: any)",
+    )
+    service_type: list[str] = Field(
+        [], alias="service-type", description="the appointment type: id, or system|id"
+    )
 
 
 # --- helpers shared with the other scheduling and encounter modules ------------------------------
+
 
 def zone_of(organization: Organization) -> ZoneInfo:
     """The organization's time zone: its first facility's (else the installation default)."""
@@ -176,16 +181,19 @@ def _on_instants(condition: Q, field: str, zone: ZoneInfo) -> Q:
 def parse_instant(value: Any, element: str) -> datetime:
     """A FHIR instant/dateTime with a time and a zone offset (422 otherwise)."""
     if not isinstance(value, str) or "T" not in value:
-        raise unprocessable(f"{element}: a date and time with a zone offset is required",
-                            expression=element)
+        raise unprocessable(
+            f"{element}: a date and time with a zone offset is required", expression=element
+        )
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise unprocessable(f"{element}: '{value}' is not a date and time",
-                            expression=element) from None
+        raise unprocessable(
+            f"{element}: '{value}' is not a date and time", expression=element
+        ) from None
     if parsed.tzinfo is None:
-        raise unprocessable(f"{element}: '{value}' needs a zone offset (Z or +hh:mm)",
-                            expression=element)
+        raise unprocessable(
+            f"{element}: '{value}' needs a zone offset (Z or +hh:mm)", expression=element
+        )
     return parsed
 
 
@@ -208,32 +216,45 @@ def local_iso(moment: datetime, zone: str) -> str:
 
 # --- views --------------------------------------------------------------------------------------
 
-@router.get("/Appointment/{appointment_id}", response=schemas.READ,
-            summary="Read an Appointment")
+
+@router.get("/Appointment/{appointment_id}", response=schemas.READ, summary="Read an Appointment")
 def read_appointment(request: HttpRequest, appointment_id: str) -> HttpResponse:
     actor = authorize(request, "scheduling.view_appointment")
     appointment = _get(actor, appointment_id)
-    audit.record_for_actor(actor, action=Action.VIEW, patient_id=appointment.patient_id,
-                           resource_type=RESOURCE, resource_id=appointment.pk)
+    audit.record_for_actor(
+        actor,
+        action=Action.VIEW,
+        patient_id=appointment.patient_id,
+        resource_type=RESOURCE,
+        resource_id=appointment.pk,
+    )
     return resource_response(to_fhir(appointment))
 
 
 @router.get("/Appointment", response=schemas.SEARCH, summary="Search Appointments")
-def search_appointments(request: HttpRequest, paging: Query[Paging],
-                        params: Query[AppointmentSearch]) -> HttpResponse:
+def search_appointments(
+    request: HttpRequest, paging: Query[Paging], params: Query[AppointmentSearch]
+) -> HttpResponse:
     actor = authorize(request, "scheduling.view_appointment")
     used = check_params(request, SEARCH_PARAMS)
     qs, patient_id = _search(actor, params)
     rows, total = page_of(qs, paging)
-    audit.record_for_actor(actor, action=Action.SEARCH, patient_id=patient_id,
-                           resource_type=RESOURCE,
-                           detail={"params": used, "total": total,
-                                   "ids": [row.pk for row in rows]})
+    audit.record_for_actor(
+        actor,
+        action=Action.SEARCH,
+        patient_id=patient_id,
+        resource_type=RESOURCE,
+        detail={"params": used, "total": total, "ids": [row.pk for row in rows]},
+    )
     return resource_response(searchset(request, RESOURCE, rows, total, paging, to_fhir, used))
 
 
-@router.post("/Appointment", response=schemas.CREATE, summary="Book an Appointment",
-             openapi_extra=request_body_schema(RESOURCE))
+@router.post(
+    "/Appointment",
+    response=schemas.CREATE,
+    summary="Book an Appointment",
+    openapi_extra=request_body_schema(RESOURCE),
+)
 def create_appointment(request: HttpRequest) -> HttpResponse:
     actor = authorize(request, "scheduling.add_appointment")
     data = read_resource(request, FhirAppointment, RESOURCE)
@@ -241,13 +262,19 @@ def create_appointment(request: HttpRequest) -> HttpResponse:
     with _booking_rules():
         appointment = services.book_appointment(actor=actor, request=booking)
     appointment = _query(actor).get(pk=appointment.pk)
-    return resource_response(to_fhir(appointment), status=201,
-                             location=f"{base_url(request)}/{RESOURCE}/{appointment.pk}")
+    return resource_response(
+        to_fhir(appointment),
+        status=201,
+        location=f"{base_url(request)}/{RESOURCE}/{appointment.pk}",
+    )
 
 
-@router.put("/Appointment/{appointment_id}", response=schemas.UPDATE,
-            summary="Update an Appointment (cancel, no-show, move)",
-            openapi_extra=request_body_schema(RESOURCE))
+@router.put(
+    "/Appointment/{appointment_id}",
+    response=schemas.UPDATE,
+    summary="Update an Appointment (cancel, no-show, move)",
+    openapi_extra=request_body_schema(RESOURCE),
+)
 def update_appointment(request: HttpRequest, appointment_id: str) -> HttpResponse:
     actor = authorize(request, "scheduling.change_appointment")
     appointment = _get(actor, appointment_id)
@@ -260,9 +287,11 @@ def update_appointment(request: HttpRequest, appointment_id: str) -> HttpRespons
 
 # --- reads --------------------------------------------------------------------------------------
 
+
 def _query(actor: Actor) -> QuerySet[Appointment]:
-    return (Appointment.objects.for_org(actor.organization)
-            .select_related("patient", "provider", "facility", "appointment_type", "room"))
+    return Appointment.objects.for_org(actor.organization).select_related(
+        "patient", "provider", "facility", "appointment_type", "room"
+    )
 
 
 def _get(actor: Actor, appointment_id: str) -> Appointment:
@@ -295,8 +324,12 @@ def _search(actor: Actor, params: AppointmentSearch) -> tuple[QuerySet[Appointme
         elif kind == "Location":
             qs = qs.filter(_location_condition(value, "actor"))
         else:
-            raise FhirError(400, "invalid", f"actor: '{value}' is not a Patient, Practitioner "
-                            "or Location reference", expression="actor")
+            raise FhirError(
+                400,
+                "invalid",
+                f"actor: '{value}' is not a Patient, Practitioner or Location reference",
+                expression="actor",
+            )
     for value in params.location:
         qs = qs.filter(_location_condition(value, "location"))
     zone = zone_of(actor.organization) if params.date else None
@@ -323,59 +356,86 @@ def _location_condition(value: str, name: str) -> Q:
     ident = value.rstrip("/").rsplit("/", 1)[-1]
     parsed = location.parse_id(ident)
     if parsed is None or ("/" in value and value.rstrip("/").rsplit("/", 2)[-2] != "Location"):
-        raise FhirError(400, "invalid", f"{name}: '{value}' is not a Location reference",
-                        expression=name)
+        raise FhirError(
+            400, "invalid", f"{name}: '{value}' is not a Location reference", expression=name
+        )
     kind, row = parsed
     return Q(room_id=row) if kind == "room" else Q(facility_id=row)
 
 
 # --- model -> FHIR ------------------------------------------------------------------------------
 
+
 def to_fhir(appointment: Appointment) -> dict[str, Any]:
     zone = appointment.facility.time_zone
     kind = appointment.appointment_type
     updated = max(appointment.updated_at, appointment.status_changed_at)
     participants: list[dict[str, Any]] = [
-        {"actor": {**dt.reference("Patient", appointment.patient_id),
-                   "display": appointment.patient.display_name},
-         "required": "required", "status": "accepted"},
-        {"type": [dt.concept(PARTICIPATION, "PPRF", "primary performer")],
-         "actor": practitioner.reference(appointment.provider),
-         "required": "required", "status": "accepted"},
-        {"actor": location.facility_reference(appointment.facility),
-         "required": "required", "status": "accepted"},
+        {
+            "actor": {
+                **dt.reference("Patient", appointment.patient_id),
+                "display": appointment.patient.display_name,
+            },
+            "required": "required",
+            "status": "accepted",
+        },
+        {
+            "type": [dt.concept(PARTICIPATION, "PPRF", "primary performer")],
+            "actor": practitioner.reference(appointment.provider),
+            "required": "required",
+            "status": "accepted",
+        },
+        {
+            "actor": location.facility_reference(appointment.facility),
+            "required": "required",
+            "status": "accepted",
+        },
     ]
     if appointment.room is not None:
-        participants.append({"actor": location.room_reference(appointment.room),
-                             "required": "information-only", "status": "accepted"})
+        participants.append(
+            {
+                "actor": location.room_reference(appointment.room),
+                "required": "information-only",
+                "status": "accepted",
+            }
+        )
     cancelled = appointment.status == Status.CANCELLED
-    return dt.compact({
-        "resourceType": RESOURCE,
-        "id": str(appointment.pk),
-        "meta": {
-            "versionId": digest_version(appointment.updated_at, appointment.status,
-                                        appointment.status_changed_at, appointment.start,
-                                        appointment.end, appointment.provider_id,
-                                        appointment.room_id),
-            "lastUpdated": updated.isoformat(),
-        },
-        "status": STATUS_TO_FHIR[Status(appointment.status)],
-        "cancelationReason": {"text": appointment.cancel_reason}
-        if cancelled and appointment.cancel_reason else None,
-        "serviceType": [type_concept(kind)],
-        "appointmentType": type_concept(kind),
-        "reasonCode": [{"text": appointment.reason}] if appointment.reason else [],
-        "description": f"{kind.name} with {appointment.provider.display_name}",
-        "start": local_iso(appointment.start, zone),
-        "end": local_iso(appointment.end, zone),
-        "minutesDuration": int((appointment.end - appointment.start).total_seconds() // 60),
-        "created": appointment.created_at.isoformat(),
-        "comment": appointment.note,
-        "participant": participants,
-    })
+    return dt.compact(
+        {
+            "resourceType": RESOURCE,
+            "id": str(appointment.pk),
+            "meta": {
+                "versionId": digest_version(
+                    appointment.updated_at,
+                    appointment.status,
+                    appointment.status_changed_at,
+                    appointment.start,
+                    appointment.end,
+                    appointment.provider_id,
+                    appointment.room_id,
+                ),
+                "lastUpdated": updated.isoformat(),
+            },
+            "status": STATUS_TO_FHIR[Status(appointment.status)],
+            "cancelationReason": {"text": appointment.cancel_reason}
+            if cancelled and appointment.cancel_reason
+            else None,
+            "serviceType": [type_concept(kind)],
+            "appointmentType": type_concept(kind),
+            "reasonCode": [{"text": appointment.reason}] if appointment.reason else [],
+            "description": f"{kind.name} with {appointment.provider.display_name}",
+            "start": local_iso(appointment.start, zone),
+            "end": local_iso(appointment.end, zone),
+            "minutesDuration": int((appointment.end - appointment.start).total_seconds() // 60),
+            "created": appointment.created_at.isoformat(),
+            "comment": appointment.note,
+            "participant": participants,
+        }
+    )
 
 
 # --- FHIR -> booking ----------------------------------------------------------------------------
+
 
 @contextmanager
 def _booking_rules() -> Iterator[None]:
@@ -398,36 +458,42 @@ def _participants(data: dict[str, Any]) -> dict[str, list[str]]:
         kind = kind.rsplit("/", 1)[-1]
         element = f"{RESOURCE}.participant[{index}].actor"
         if kind not in ("Patient", "Practitioner", "Location") or not ident:
-            raise unprocessable(f"participant[{index}].actor: '{ref}' is not a Patient/<id>, "
-                                "Practitioner/<id> or Location/<id> reference",
-                                expression=element)
+            raise unprocessable(
+                f"participant[{index}].actor: '{ref}' is not a Patient/<id>, "
+                "Practitioner/<id> or Location/<id> reference",
+                expression=element,
+            )
         found.setdefault(kind, []).append(ident)
     return found
 
 
 def _provider(actor: Actor, ident: str) -> Provider:
     row = dt.row_id(ident)
-    provider = None if row is None else Provider.objects.for_org(
-        actor.organization).filter(pk=row).first()
+    provider = (
+        None if row is None else Provider.objects.for_org(actor.organization).filter(pk=row).first()
+    )
     if provider is None:
-        raise unprocessable(f"participant: Practitioner/{ident} is not known",
-                            expression=f"{RESOURCE}.participant")
+        raise unprocessable(
+            f"participant: Practitioner/{ident} is not known", expression=f"{RESOURCE}.participant"
+        )
     return provider
 
 
 def _booking_from_fhir(actor: Actor, data: dict[str, Any]) -> services.BookingRequest:
     if data.get("status") != "booked":
-        raise unprocessable(f"status: a new appointment is booked, not "
-                            f"'{data.get('status')}'", expression=f"{RESOURCE}.status")
+        raise unprocessable(
+            f"status: a new appointment is booked, not '{data.get('status')}'",
+            expression=f"{RESOURCE}.status",
+        )
     found = _participants(data)
     element = f"{RESOURCE}.participant"
     if len(found.get("Patient", [])) != 1:
         raise unprocessable("participant: exactly one Patient is required", expression=element)
     if len(found.get("Practitioner", [])) != 1:
-        raise unprocessable("participant: exactly one Practitioner is required",
-                            expression=element)
+        raise unprocessable("participant: exactly one Practitioner is required", expression=element)
     patient: Patient = entries.patient_for(
-        actor, {"reference": f"Patient/{found['Patient'][0]}"}, element)
+        actor, {"reference": f"Patient/{found['Patient'][0]}"}, element
+    )
     provider = _provider(actor, found["Practitioner"][0])
     facility, room = _locations(actor, provider, found.get("Location", []))
     start = parse_instant(data.get("start"), f"{RESOURCE}.start")
@@ -435,30 +501,43 @@ def _booking_from_fhir(actor: Actor, data: dict[str, Any]) -> services.BookingRe
     kind = _appointment_type(actor, data, start, end)
     duration = timedelta(minutes=kind.duration_minutes)
     if end is not None and end - start != duration:
-        raise unprocessable(f"end: a {kind.name} visit lasts {kind.duration_minutes} minutes, "
-                            f"so it ends at {(start + duration).isoformat()}",
-                            expression=f"{RESOURCE}.end")
+        raise unprocessable(
+            f"end: a {kind.name} visit lasts {kind.duration_minutes} minutes, "
+            f"so it ends at {(start + duration).isoformat()}",
+            expression=f"{RESOURCE}.end",
+        )
     minutes = data.get("minutesDuration")
     if minutes is not None and minutes != kind.duration_minutes:
-        raise unprocessable(f"minutesDuration: a {kind.name} visit lasts "
-                            f"{kind.duration_minutes} minutes, not {minutes}",
-                            expression=f"{RESOURCE}.minutesDuration")
+        raise unprocessable(
+            f"minutesDuration: a {kind.name} visit lasts "
+            f"{kind.duration_minutes} minutes, not {minutes}",
+            expression=f"{RESOURCE}.minutesDuration",
+        )
     reasons = [dt.concept_text(c) or dt.first_code(c) for c in data.get("reasonCode", [])]
     reason = "; ".join(r for r in reasons if r) or data.get("description", "")
-    return services.BookingRequest(patient=patient, provider=provider, appointment_type=kind,
-                                   start=start, facility=facility, room=room,
-                                   reason=reason[:200], note=(data.get("comment") or "")[:300])
+    return services.BookingRequest(
+        patient=patient,
+        provider=provider,
+        appointment_type=kind,
+        start=start,
+        facility=facility,
+        room=room,
+        reason=reason[:200],
+        note=(data.get("comment") or "")[:300],
+    )
 
 
-def _locations(actor: Actor, provider: Provider,
-               idents: list[str]) -> tuple[Facility, Resource | None]:
+def _locations(
+    actor: Actor, provider: Provider, idents: list[str]
+) -> tuple[Facility, Resource | None]:
     facility: Facility | None = None
     room: Resource | None = None
     for ident in idents:
         row = location.find(actor, ident)
         if row is None:
-            raise unprocessable(f"participant: Location/{ident} is not known",
-                                expression=f"{RESOURCE}.participant")
+            raise unprocessable(
+                f"participant: Location/{ident} is not known", expression=f"{RESOURCE}.participant"
+            )
         if isinstance(row, Resource):
             room = row
         else:
@@ -466,22 +545,28 @@ def _locations(actor: Actor, provider: Provider,
     if facility is None and room is not None:
         facility = room.facility
     if facility is None:
-        facility = (provider.facilities.filter(organization=actor.organization)
-                    .order_by("pk").first()
-                    or Facility.objects.filter(organization=actor.organization)
-                    .order_by("pk").first())
+        facility = (
+            provider.facilities.filter(organization=actor.organization).order_by("pk").first()
+            or Facility.objects.filter(organization=actor.organization).order_by("pk").first()
+        )
     if facility is None:
-        raise unprocessable("participant: a Location is required (the provider works at no "
-                            "facility)", expression=f"{RESOURCE}.participant")
+        raise unprocessable(
+            "participant: a Location is required (the provider works at no facility)",
+            expression=f"{RESOURCE}.participant",
+        )
     return facility, room
 
 
-def _appointment_type(actor: Actor, data: dict[str, Any], start: datetime,
-                      end: datetime | None) -> AppointmentType:
-    types = list(AppointmentType.objects.for_org(actor.organization).filter(is_active=True)
-                 .order_by("name"))
-    concepts = [*data.get("serviceType", []),
-                *([data["appointmentType"]] if data.get("appointmentType") else [])]
+def _appointment_type(
+    actor: Actor, data: dict[str, Any], start: datetime, end: datetime | None
+) -> AppointmentType:
+    types = list(
+        AppointmentType.objects.for_org(actor.organization).filter(is_active=True).order_by("name")
+    )
+    concepts = [
+        *data.get("serviceType", []),
+        *([data["appointmentType"]] if data.get("appointmentType") else []),
+    ]
     element = f"{RESOURCE}.serviceType"
     named: set[int] = set()
     asked: list[str] = []
@@ -503,19 +588,24 @@ def _appointment_type(actor: Actor, data: dict[str, Any], start: datetime,
     if len(named) == 1:
         return next(t for t in types if t.pk in named)
     if len(named) > 1:
-        raise unprocessable(f"serviceType: names more than one appointment type ({choices})",
-                            expression=element)
+        raise unprocessable(
+            f"serviceType: names more than one appointment type ({choices})", expression=element
+        )
     if asked:
-        raise unprocessable(f"serviceType: {', '.join(repr(a) for a in asked)} is not an "
-                            f"appointment type offered here; offered: {choices}",
-                            expression=element)
+        raise unprocessable(
+            f"serviceType: {', '.join(repr(a) for a in asked)} is not an "
+            f"appointment type offered here; offered: {choices}",
+            expression=element,
+        )
     if end is not None:
         fitting = [t for t in types if timedelta(minutes=t.duration_minutes) == end - start]
         if len(fitting) == 1:
             return fitting[0]
-    raise unprocessable("serviceType: name the appointment type (a coding of "
-                        f"{TYPE_SYSTEM} with its id, or its name); offered: {choices}",
-                        expression=element)
+    raise unprocessable(
+        "serviceType: name the appointment type (a coding of "
+        f"{TYPE_SYSTEM} with its id, or its name); offered: {choices}",
+        expression=element,
+    )
 
 
 def _names(kind: AppointmentType, text: str) -> bool:
@@ -525,15 +615,23 @@ def _names(kind: AppointmentType, text: str) -> bool:
 
 # --- update ------------------------------------------------------------------------------------
 
+
 def _check_update(request: HttpRequest, data: dict[str, Any], appointment: Appointment) -> None:
     if data.get("id") not in (None, str(appointment.pk)):
-        raise FhirError(400, "invalid", f"the body's id {data['id']!r} is not the id in the URL "
-                        f"({appointment.pk})", expression=f"{RESOURCE}.id")
+        raise FhirError(
+            400,
+            "invalid",
+            f"the body's id {data['id']!r} is not the id in the URL ({appointment.pk})",
+            expression=f"{RESOURCE}.id",
+        )
     if_match = request.headers.get("If-Match", "")
     current = to_fhir(appointment)["meta"]["versionId"]
     if if_match and if_match.removeprefix("W/").strip('"') != current:
-        raise FhirError(412, "conflict", f"Appointment/{appointment.pk} has changed: its "
-                        f"version is {current}, not {if_match}")
+        raise FhirError(
+            412,
+            "conflict",
+            f"Appointment/{appointment.pk} has changed: its version is {current}, not {if_match}",
+        )
 
 
 def _apply_update(actor: Actor, appointment: Appointment, data: dict[str, Any]) -> None:
@@ -541,26 +639,36 @@ def _apply_update(actor: Actor, appointment: Appointment, data: dict[str, Any]) 
     current = STATUS_TO_FHIR[Status(appointment.status)]
     found = _participants(data)
     if found.get("Patient", [str(appointment.patient_id)]) != [str(appointment.patient_id)]:
-        raise unprocessable("participant: the patient of an appointment cannot change; cancel "
-                            "it and book another", expression=f"{RESOURCE}.participant")
+        raise unprocessable(
+            "participant: the patient of an appointment cannot change; cancel it and book another",
+            expression=f"{RESOURCE}.participant",
+        )
     if status == "cancelled" and appointment.status != Status.CANCELLED:
         reason = data.get("cancelationReason")
-        services.cancel_appointment(actor=actor, appointment=appointment,
-                                    reason=dt.concept_text(reason) or dt.first_code(reason))
+        services.cancel_appointment(
+            actor=actor,
+            appointment=appointment,
+            reason=dt.concept_text(reason) or dt.first_code(reason),
+        )
         return
     if status == "noshow" and appointment.status != Status.NO_SHOW:
         services.mark_no_show(actor=actor, appointment=appointment)
         return
     if status != current:
-        raise unprocessable(f"status: an update may cancel (cancelled) or mark a no-show "
-                            f"(noshow); '{current}' cannot become '{status}' here (the flow "
-                            "board moves a visit along)", expression=f"{RESOURCE}.status")
+        raise unprocessable(
+            f"status: an update may cancel (cancelled) or mark a no-show "
+            f"(noshow); '{current}' cannot become '{status}' here (the flow "
+            "board moves a visit along)",
+            expression=f"{RESOURCE}.status",
+        )
     start = parse_instant(data.get("start"), f"{RESOURCE}.start")
     practitioners = found.get("Practitioner", [])
     if len(practitioners) > 1:
-        raise unprocessable("participant: exactly one Practitioner is allowed",
-                            expression=f"{RESOURCE}.participant")
+        raise unprocessable(
+            "participant: exactly one Practitioner is allowed", expression=f"{RESOURCE}.participant"
+        )
     provider = _provider(actor, practitioners[0]) if practitioners else appointment.provider
     if start != appointment.start or provider.pk != appointment.provider_id:
-        services.reschedule_appointment(actor=actor, appointment=appointment, start=start,
-                                        provider=provider)
+        services.reschedule_appointment(
+            actor=actor, appointment=appointment, start=start, provider=provider
+        )

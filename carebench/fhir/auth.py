@@ -33,8 +33,7 @@ class BearerToken(HttpBearer):
 
 
 def unauthorized(reason: str = "a valid bearer token is required") -> FhirError:
-    return FhirError(401, "login", reason,
-                     headers={"WWW-Authenticate": 'Bearer realm="carebench"'})
+    return FhirError(401, "login", reason, headers={"WWW-Authenticate": 'Bearer realm="carebench"'})
 
 
 def authorize(request: HttpRequest, permission: str) -> Actor:
@@ -42,11 +41,18 @@ def authorize(request: HttpRequest, permission: str) -> Actor:
     user: Any = getattr(request, "auth", None)
     if not isinstance(user, User) or user.organization is None:
         raise unauthorized()
-    actor = Actor(user=user, organization=user.organization,
-                  client_address=client_address(request), channel=CHANNEL)
+    actor = Actor(
+        user=user,
+        organization=user.organization,
+        client_address=client_address(request),
+        channel=CHANNEL,
+    )
     if not user.has_perm(permission):
-        audit.record_for_actor(actor, action=Action.ACCESS_DENIED, outcome=Outcome.DENIED,
-                               detail={"path": request.path, "method": request.method,
-                                       "needs": [permission]})
+        audit.record_for_actor(
+            actor,
+            action=Action.ACCESS_DENIED,
+            outcome=Outcome.DENIED,
+            detail={"path": request.path, "method": request.method, "needs": [permission]},
+        )
         raise FhirError(403, "forbidden", f"this user's roles do not allow {permission}")
     return actor

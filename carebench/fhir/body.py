@@ -18,6 +18,7 @@ from .outcome import FhirError, bad_request, issue
 
 ACCEPTED_TYPES = ("application/fhir+json", "application/json")
 
+
 # The request body, as documented in the OpenAPI schema of each create/update operation.
 def request_body_schema(resource_type: str) -> dict[str, Any]:
     schema = {
@@ -30,13 +31,15 @@ def request_body_schema(resource_type: str) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": content}}
 
 
-def read_resource(request: HttpRequest, model: type[BaseModel],
-                  resource_type: str) -> dict[str, Any]:
+def read_resource(
+    request: HttpRequest, model: type[BaseModel], resource_type: str
+) -> dict[str, Any]:
     """The body as FHIR JSON that passed `model`; raise a 400/415 FhirError otherwise."""
     media = request.content_type or ""
     if media and media not in ACCEPTED_TYPES:
-        raise FhirError(415, "not-supported",
-                        f"Content-Type must be {' or '.join(ACCEPTED_TYPES)}, not {media}")
+        raise FhirError(
+            415, "not-supported", f"Content-Type must be {' or '.join(ACCEPTED_TYPES)}, not {media}"
+        )
     try:
         data = json.loads(request.body or b"")
     except (ValueError, UnicodeDecodeError) as exc:
@@ -45,16 +48,27 @@ def read_resource(request: HttpRequest, model: type[BaseModel],
         raise bad_request("the body must be a JSON object (a FHIR resource)", code="structure")
     found = data.get("resourceType")
     if found != resource_type:
-        raise bad_request(f"resourceType must be {resource_type}, not {found!r}",
-                          expression="resourceType", code="not-supported")
+        raise bad_request(
+            f"resourceType must be {resource_type}, not {found!r}",
+            expression="resourceType",
+            code="not-supported",
+        )
     try:
         model.model_validate(data)
     except PydanticValidationError as exc:
-        raise FhirError(400, "structure", "", issues=[
-            issue("structure", f"{_path(resource_type, err['loc'])}: {err['msg']}",
-                  expression=_path(resource_type, err["loc"]))
-            for err in exc.errors()
-        ]) from None
+        raise FhirError(
+            400,
+            "structure",
+            "",
+            issues=[
+                issue(
+                    "structure",
+                    f"{_path(resource_type, err['loc'])}: {err['msg']}",
+                    expression=_path(resource_type, err["loc"]),
+                )
+                for err in exc.errors()
+            ],
+        ) from None
     return data
 
 

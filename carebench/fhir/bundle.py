@@ -21,9 +21,12 @@ Row = TypeVar("Row")
 
 
 class Paging(Schema):
-    count: int = Field(DEFAULT_COUNT, alias="_count", ge=0,
-                       description=f"results per page (default {DEFAULT_COUNT}, "
-                                   f"at most {MAX_COUNT})")
+    count: int = Field(
+        DEFAULT_COUNT,
+        alias="_count",
+        ge=0,
+        description=f"results per page (default {DEFAULT_COUNT}, at most {MAX_COUNT})",
+    )
     offset: int = Field(0, alias="_offset", ge=0, description="results to skip")
     page: int | None = Field(None, ge=1, description="page number (1-based), instead of _offset")
 
@@ -48,7 +51,7 @@ def page_of(queryset: QuerySet[Any], paging: Paging) -> tuple[list[Any], int]:
     total = queryset.count()
     if paging.size == 0 or paging.start >= total:
         return [], total
-    return list(queryset[paging.start:paging.start + paging.size]), total
+    return list(queryset[paging.start : paging.start + paging.size]), total
 
 
 def searchset(
@@ -65,11 +68,13 @@ def searchset(
     entries = []
     for row in rows:
         resource = to_fhir(row)
-        entries.append({
-            "fullUrl": f"{base}/{resource_type}/{resource['id']}",
-            "resource": resource,
-            "search": {"mode": "match"},
-        })
+        entries.append(
+            {
+                "fullUrl": f"{base}/{resource_type}/{resource['id']}",
+                "resource": resource,
+                "search": {"mode": "match"},
+            }
+        )
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "type": "searchset",
@@ -81,8 +86,9 @@ def searchset(
     return bundle
 
 
-def _links(url: str, params: Sequence[tuple[str, str]], total: int,
-           paging: Paging) -> list[dict[str, str]]:
+def _links(
+    url: str, params: Sequence[tuple[str, str]], total: int, paging: Paging
+) -> list[dict[str, str]]:
     def link(relation: str, offset: int) -> dict[str, Any]:
         query = urlencode([*params, ("_count", paging.size), ("_offset", offset)])
         return {"relation": relation, "url": f"{url}?{query}"}

@@ -40,21 +40,40 @@ SECURITY = (
     "(401 without a valid token, 403 without the permission)."
 )
 COMMON_SEARCH = [
-    {"name": "_count", "type": "number",
-     "documentation": f"results per page (default 20, at most {MAX_COUNT})"},
+    {
+        "name": "_count",
+        "type": "number",
+        "documentation": f"results per page (default 20, at most {MAX_COUNT})",
+    },
     {"name": "_offset", "type": "number", "documentation": "results to skip"},
 ]
 
 
-@router.get("/metadata", auth=None, response={200: schemas.Resource},
-            summary="The server's CapabilityStatement")
+@router.get(
+    "/metadata",
+    auth=None,
+    response={200: schemas.Resource},
+    summary="The server's CapabilityStatement",
+)
 def metadata(request: HttpRequest) -> HttpResponse:
     return fhir_response(capability_statement(base_url(request)))
 
 
 def capability_statement(base: str) -> dict[str, Any]:
-    modules = (patient, allergy, condition, medication_statement, coverage, practitioner,
-               location, schedule, slot, appointment, encounter, observation)
+    modules = (
+        patient,
+        allergy,
+        condition,
+        medication_statement,
+        coverage,
+        practitioner,
+        location,
+        schedule,
+        slot,
+        appointment,
+        encounter,
+        observation,
+    )
     return {
         "resourceType": "CapabilityStatement",
         "id": "carebench",
@@ -71,15 +90,17 @@ def capability_statement(base: str) -> dict[str, Any]:
         "implementation": {"description": "carebench FHIR R4 API", "url": base},
         "fhirVersion": "4.0.1",
         "format": ["json", "application/fhir+json"],
-        "rest": [{
-            "mode": "server",
-            "security": {
-                "cors": False,
-                "service": [{"text": "Bearer token (not SMART-on-FHIR)"}],
-                "description": SECURITY,
-            },
-            "resource": [_resource(module) for module in modules],
-        }],
+        "rest": [
+            {
+                "mode": "server",
+                "security": {
+                    "cors": False,
+                    "service": [{"text": "Bearer token (not SMART-on-FHIR)"}],
+                    "description": SECURITY,
+                },
+                "resource": [_resource(module) for module in modules],
+            }
+        ],
     }
 
 
@@ -90,9 +111,8 @@ def _resource(module: Any) -> dict[str, Any]:
         "versioning": "versioned" if "read" in module.INTERACTIONS else "no-version",
         "readHistory": False,
         "updateCreate": False,
-        "searchParam": [
-            {"name": name, "type": kind} for name, kind in module.SEARCH_PARAMS.items()
-        ] + COMMON_SEARCH,
+        "searchParam": [{"name": name, "type": kind} for name, kind in module.SEARCH_PARAMS.items()]
+        + COMMON_SEARCH,
     }
     if module.PROFILE.startswith("http://hl7.org/fhir/us/core/"):
         resource["supportedProfile"] = getattr(module, "SUPPORTED_PROFILES", [module.PROFILE])

@@ -34,37 +34,44 @@ VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 PROBLEM_LIST_ITEM = "problem-list-item"
 INTERACTIONS = ["read", "search-type", "create"]
-SEARCH_PARAMS = {"patient": "reference", "clinical-status": "token", "category": "token",
-                 "code": "token"}
+SEARCH_PARAMS = {
+    "patient": "reference",
+    "clinical-status": "token",
+    "category": "token",
+    "code": "token",
+}
 
 router = Router(tags=[RESOURCE])
 
 
 class ConditionSearch(Schema):
     patient: str = Field(description="Patient/123 or 123")
-    clinical_status: list[str] = Field([], alias="clinical-status",
-                                       description="active, recurrence, inactive, remission, "
-                                                   "resolved")
+    clinical_status: list[str] = Field(
+        [], alias="clinical-status", description="active, recurrence, inactive, remission, resolved"
+    )
     category: list[str] = Field([], description="problem-list-item (the only one kept)")
     code: list[str] = Field([], description="ICD-10-CM code, as system|code or code")
 
 
 def to_fhir(problem: Problem) -> dict[str, Any]:
-    return dt.compact({
-        "resourceType": RESOURCE,
-        "id": str(problem.pk),
-        "meta": dt.meta(PROFILE, problem.updated_at),
-        "clinicalStatus": dt.concept(CLINICAL, problem.status),
-        "verificationStatus": dt.concept(VERIFICATION, "confirmed"),
-        "category": [dt.concept(CATEGORY, PROBLEM_LIST_ITEM, "Problem List Item")],
-        "code": dt.concept(dt.ICD10CM, problem.icd10_code, problem.description,
-                           problem.description),
-        "subject": dt.reference("Patient", problem.patient_id),
-        "onsetDateTime": problem.onset_date.isoformat() if problem.onset_date else "",
-        "abatementDateTime": problem.resolved_date.isoformat() if problem.resolved_date else "",
-        "recordedDate": problem.created_at.isoformat(),
-        "note": dt.notes(problem.note),
-    })
+    return dt.compact(
+        {
+            "resourceType": RESOURCE,
+            "id": str(problem.pk),
+            "meta": dt.meta(PROFILE, problem.updated_at),
+            "clinicalStatus": dt.concept(CLINICAL, problem.status),
+            "verificationStatus": dt.concept(VERIFICATION, "confirmed"),
+            "category": [dt.concept(CATEGORY, PROBLEM_LIST_ITEM, "Problem List Item")],
+            "code": dt.concept(
+                dt.ICD10CM, problem.icd10_code, problem.description, problem.description
+            ),
+            "subject": dt.reference("Patient", problem.patient_id),
+            "onsetDateTime": problem.onset_date.isoformat() if problem.onset_date else "",
+            "abatementDateTime": problem.resolved_date.isoformat() if problem.resolved_date else "",
+            "recordedDate": problem.created_at.isoformat(),
+            "note": dt.notes(problem.note),
+        }
+    )
 
 
 KIND = entries.EntryKind(
@@ -72,8 +79,12 @@ KIND = entries.EntryKind(
     model=Problem,
     to_fhir=to_fhir,
     field_paths={
-        "icd10_code": "code", "description": "code.text", "status": "clinicalStatus",
-        "onset_date": "onsetDateTime", "resolved_date": "abatementDateTime", "note": "note",
+        "icd10_code": "code",
+        "description": "code.text",
+        "status": "clinicalStatus",
+        "onset_date": "onsetDateTime",
+        "resolved_date": "abatementDateTime",
+        "note": "note",
     },
 )
 
@@ -85,11 +96,19 @@ def read_condition(request: HttpRequest, entry_id: str) -> HttpResponse:
 
 
 @router.get("/Condition", response=schemas.SEARCH, summary="Search a patient's problem list")
-def search_conditions(request: HttpRequest, paging: Query[Paging],
-                      params: Query[ConditionSearch]) -> HttpResponse:
+def search_conditions(
+    request: HttpRequest, paging: Query[Paging], params: Query[ConditionSearch]
+) -> HttpResponse:
     actor = authorize(request, KIND.permission("view"))
-    return entries.search(request, actor, KIND, paging, patient=params.patient,
-                          allowed=SEARCH_PARAMS, condition=_condition(params))
+    return entries.search(
+        request,
+        actor,
+        KIND,
+        paging,
+        patient=params.patient,
+        allowed=SEARCH_PARAMS,
+        condition=_condition(params),
+    )
 
 
 def _condition(params: ConditionSearch) -> Q:
@@ -108,8 +127,12 @@ def _condition(params: ConditionSearch) -> Q:
     return condition
 
 
-@router.post("/Condition", response=schemas.CREATE, summary="Add a Condition to the problem list",
-             openapi_extra=request_body_schema(RESOURCE))
+@router.post(
+    "/Condition",
+    response=schemas.CREATE,
+    summary="Add a Condition to the problem list",
+    openapi_extra=request_body_schema(RESOURCE),
+)
 def create_condition(request: HttpRequest) -> HttpResponse:
     actor = authorize(request, KIND.permission("add"))
     data = read_resource(request, FhirCondition, RESOURCE)
@@ -122,12 +145,16 @@ def create_condition(request: HttpRequest) -> HttpResponse:
 def _create(actor: Actor, patient: Patient, data: dict[str, Any]) -> Problem:
     categories = [code for c in data.get("category", []) for code in dt.codes(c, CATEGORY)]
     if categories and PROBLEM_LIST_ITEM not in categories:
-        raise unprocessable(f"category: only {PROBLEM_LIST_ITEM} Conditions are kept here",
-                            expression=f"{RESOURCE}.category")
+        raise unprocessable(
+            f"category: only {PROBLEM_LIST_ITEM} Conditions are kept here",
+            expression=f"{RESOURCE}.category",
+        )
     icd10 = dt.first_code(data.get("code"), dt.ICD10CM)
     if not icd10:
-        raise unprocessable(f"code: an ICD-10-CM coding (system {dt.ICD10CM}) is required",
-                            expression=f"{RESOURCE}.code")
+        raise unprocessable(
+            f"code: an ICD-10-CM coding (system {dt.ICD10CM}) is required",
+            expression=f"{RESOURCE}.code",
+        )
     return services.add_problem(
         actor=actor,
         patient=patient,
@@ -135,7 +162,6 @@ def _create(actor: Actor, patient: Patient, data: dict[str, Any]) -> Problem:
         description=dt.concept_text(data.get("code")),
         status=dt.first_code(data.get("clinicalStatus")) or Problem.Status.ACTIVE,
         onset_date=dt.full_date(data.get("onsetDateTime"), f"{RESOURCE}.onsetDateTime"),
-        resolved_date=dt.full_date(data.get("abatementDateTime"),
-                                   f"{RESOURCE}.abatementDateTime"),
+        resolved_date=dt.full_date(data.get("abatementDateTime"), f"{RESOURCE}.abatementDateTime"),
         note="\n".join(n.get("text", "") for n in data.get("note", [])),
     )

@@ -48,8 +48,11 @@ def reference(resource_type: str, resource_id: int) -> dict[str, str]:
 
 
 def meta(profile: str, updated: datetime) -> dict[str, Any]:
-    return {"versionId": version_id(updated), "lastUpdated": updated.isoformat(),
-            "profile": [profile]}
+    return {
+        "versionId": version_id(updated),
+        "lastUpdated": updated.isoformat(),
+        "profile": [profile],
+    }
 
 
 def version_id(updated: datetime) -> str:
@@ -68,12 +71,16 @@ def compact(resource: dict[str, Any]) -> dict[str, Any]:
 
 # --- readers ------------------------------------------------------------------------------------
 
+
 def codes(value: dict[str, Any] | None, system: str | None = None) -> list[str]:
     """The codes of a CodeableConcept, optionally only those of one system."""
     if not value:
         return []
-    return [c["code"] for c in value.get("coding", [])
-            if c.get("code") and (system is None or c.get("system") == system)]
+    return [
+        c["code"]
+        for c in value.get("coding", [])
+        if c.get("code") and (system is None or c.get("system") == system)
+    ]
 
 
 def first_code(value: dict[str, Any] | None, system: str | None = None) -> str:
@@ -98,8 +105,9 @@ def full_date(value: str | None, element: str) -> date | None:
     if not value:
         return None
     if len(value) < 10:
-        raise unprocessable(f"{element}: a full date (YYYY-MM-DD) is required, not '{value}'",
-                            expression=element)
+        raise unprocessable(
+            f"{element}: a full date (YYYY-MM-DD) is required, not '{value}'", expression=element
+        )
     try:
         return date.fromisoformat(value[:10])
     except ValueError:
@@ -118,6 +126,10 @@ def patient_reference_id(value: dict[str, Any] | None, element: str) -> int:
     ref = (value or {}).get("reference", "")
     kind, _, ident = ref.rpartition("/")
     if not ref or kind.rsplit("/", 1)[-1] != "Patient" or row_id(ident) is None:
-        raise FhirError(400, "required", f"{element}: a reference 'Patient/<id>' is required",
-                        expression=element)
+        raise FhirError(
+            400,
+            "required",
+            f"{element}: a reference 'Patient/<id>' is required",
+            expression=element,
+        )
     return int(ident)

@@ -61,8 +61,9 @@ class EncounterSearch(Schema):
     patient: list[str] = Field([], description="Patient/123 or 123")
     subject: list[str] = Field([], description="Patient/123")
     date: list[str] = Field([], description="day the visit started, with eq/ne/gt/lt/ge/le")
-    status: list[str] = Field([], description="in-progress, finished or cancelled "
-                                              "(comma-separated: any)")
+    status: list[str] = Field(
+        [], description="in-progress, finished or cancelled (comma-separated: any)"
+    )
     class_: list[str] = Field([], alias="class", description="AMB")
     practitioner: list[str] = Field([], description="Practitioner/3 or 3")
     appointment: list[str] = Field([], description="Appointment/7 or 7")
@@ -71,77 +72,114 @@ class EncounterSearch(Schema):
 def to_fhir(encounter: Encounter) -> dict[str, Any]:
     zone = encounter.facility.time_zone
     appointment = encounter.appointment
-    type_ = {"coding": [dt.coding(dt.SNOMED, ENCOUNTER_PROCEDURE,
-                                  "Patient encounter procedure")], "text": "Walk-in visit"}
+    type_ = {
+        "coding": [dt.coding(dt.SNOMED, ENCOUNTER_PROCEDURE, "Patient encounter procedure")],
+        "text": "Walk-in visit",
+    }
     if appointment is not None:
-        type_ = {"coding": [*type_["coding"], type_coding(appointment.appointment_type)],
-                 "text": appointment.appointment_type.name}
+        type_ = {
+            "coding": [*type_["coding"], type_coding(appointment.appointment_type)],
+            "text": appointment.appointment_type.name,
+        }
     locations = [{"location": location.facility_reference(encounter.facility)}]
     if appointment is not None and appointment.room is not None:
         locations.append({"location": location.room_reference(appointment.room)})
     participants = []
     if encounter.provider is not None:
-        participants.append({
-            "type": [dt.concept(PARTICIPATION, "PPRF", "primary performer")],
-            "individual": practitioner.reference(encounter.provider),
-        })
-    period = dt.compact({
-        "start": local_iso(encounter.started_at, zone),
-        "end": local_iso(encounter.ended_at, zone) if encounter.ended_at else None,
-    })
-    return dt.compact({
-        "resourceType": RESOURCE,
-        "id": str(encounter.pk),
-        "meta": {
-            "versionId": digest_version(encounter.updated_at, encounter.status,
-                                        encounter.ended_at, encounter.chief_complaint),
-            "lastUpdated": max(filter(None, (encounter.updated_at,
-                                             encounter.ended_at))).isoformat(),
-            "profile": [PROFILE],
-        },
-        "identifier": [{"system": IDENTIFIER_PREFIX + encounter.organization.slug,
-                        "value": str(encounter.pk)}],
-        "status": encounter.status,
-        "class": dt.coding(ACT_CODE, "AMB", "ambulatory"),
-        "type": [type_],
-        "subject": {**dt.reference("Patient", encounter.patient_id),
-                    "display": encounter.patient.display_name},
-        "participant": participants,
-        "appointment": [dt.reference("Appointment", appointment.pk)] if appointment else [],
-        "period": period,
-        "reasonCode": [{"text": encounter.chief_complaint}]
-        if encounter.chief_complaint else [],
-        "location": locations,
-    })
+        participants.append(
+            {
+                "type": [dt.concept(PARTICIPATION, "PPRF", "primary performer")],
+                "individual": practitioner.reference(encounter.provider),
+            }
+        )
+    period = dt.compact(
+        {
+            "start": local_iso(encounter.started_at, zone),
+            "end": local_iso(encounter.ended_at, zone) if encounter.ended_at else None,
+        }
+    )
+    return dt.compact(
+        {
+            "resourceType": RESOURCE,
+            "id": str(encounter.pk),
+            "meta": {
+                "versionId": digest_version(
+                    encounter.updated_at,
+                    encounter.status,
+                    encounter.ended_at,
+                    encounter.chief_complaint,
+                ),
+                "lastUpdated": max(
+                    filter(None, (encounter.updated_at, encounter.ended_at))
+                ).isoformat(),
+                "profile": [PROFILE],
+            },
+            "identifier": [
+                {
+                    "system": IDENTIFIER_PREFIX + encounter.organization.slug,
+                    "value": str(encounter.pk),
+                }
+            ],
+            "status": encounter.status,
+            "class": dt.coding(ACT_CODE, "AMB", "ambulatory"),
+            "type": [type_],
+            "subject": {
+                **dt.reference("Patient", encounter.patient_id),
+                "display": encounter.patient.display_name,
+            },
+            "participant": participants,
+            "appointment": [dt.reference("Appointment", appointment.pk)] if appointment else [],
+            "period": period,
+            "reasonCode": [{"text": encounter.chief_complaint}]
+            if encounter.chief_complaint
+            else [],
+            "location": locations,
+        }
+    )
 
 
 @router.get("/Encounter/{encounter_id}", response=schemas.READ, summary="Read an Encounter")
 def read_encounter(request: HttpRequest, encounter_id: str) -> HttpResponse:
     actor = authorize(request, PERMISSION)
     encounter = get(actor, encounter_id)
-    audit.record_for_actor(actor, action=Action.VIEW, patient_id=encounter.patient_id,
-                           resource_type=RESOURCE, resource_id=encounter.pk)
+    audit.record_for_actor(
+        actor,
+        action=Action.VIEW,
+        patient_id=encounter.patient_id,
+        resource_type=RESOURCE,
+        resource_id=encounter.pk,
+    )
     return resource_response(to_fhir(encounter))
 
 
 @router.get("/Encounter", response=schemas.SEARCH, summary="Search Encounters")
-def search_encounters(request: HttpRequest, paging: Query[Paging],
-                      params: Query[EncounterSearch]) -> HttpResponse:
+def search_encounters(
+    request: HttpRequest, paging: Query[Paging], params: Query[EncounterSearch]
+) -> HttpResponse:
     actor = authorize(request, PERMISSION)
     used = check_params(request, SEARCH_PARAMS)
     qs, patient_id = _search(actor, params)
     rows, total = page_of(qs, paging)
-    audit.record_for_actor(actor, action=Action.SEARCH, patient_id=patient_id,
-                           resource_type=RESOURCE,
-                           detail={"params": used, "total": total,
-                                   "ids": [row.pk for row in rows]})
+    audit.record_for_actor(
+        actor,
+        action=Action.SEARCH,
+        patient_id=patient_id,
+        resource_type=RESOURCE,
+        detail={"params": used, "total": total, "ids": [row.pk for row in rows]},
+    )
     return resource_response(searchset(request, RESOURCE, rows, total, paging, to_fhir, used))
 
 
 def _query(actor: Actor) -> QuerySet[Encounter]:
-    return (Encounter.objects.for_org(actor.organization)
-            .select_related("organization", "patient", "provider", "facility", "appointment",
-                            "appointment__appointment_type", "appointment__room"))
+    return Encounter.objects.for_org(actor.organization).select_related(
+        "organization",
+        "patient",
+        "provider",
+        "facility",
+        "appointment",
+        "appointment__appointment_type",
+        "appointment__room",
+    )
 
 
 def get(actor: Actor, encounter_id: str) -> Encounter:

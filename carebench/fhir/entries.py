@@ -48,13 +48,26 @@ class EntryKind:
 
 def read(request: HttpRequest, actor: Actor, kind: EntryKind, entry_id: str) -> HttpResponse:
     entry = _get(actor, kind, entry_id)
-    audit.record_for_actor(actor, action=Action.VIEW, patient_id=entry.patient_id,
-                           resource_type=kind.audit_type, resource_id=entry.pk)
+    audit.record_for_actor(
+        actor,
+        action=Action.VIEW,
+        patient_id=entry.patient_id,
+        resource_type=kind.audit_type,
+        resource_id=entry.pk,
+    )
     return resource_response(kind.to_fhir(entry))
 
 
-def search(request: HttpRequest, actor: Actor, kind: EntryKind, paging: Paging, *,
-           patient: str, allowed: dict[str, str], condition: Q | None = None) -> HttpResponse:
+def search(
+    request: HttpRequest,
+    actor: Actor,
+    kind: EntryKind,
+    paging: Paging,
+    *,
+    patient: str,
+    allowed: dict[str, str],
+    condition: Q | None = None,
+) -> HttpResponse:
     """One page of a patient's (not voided) entries, narrowed by `condition`."""
     used = check_params(request, allowed)
     patient_id = parse_reference_id(patient, "Patient", "patient")
@@ -68,12 +81,16 @@ def search(request: HttpRequest, actor: Actor, kind: EntryKind, paging: Paging, 
     if condition is not None:
         qs = qs.filter(condition)
     rows, total = page_of(qs, paging)
-    audit.record_for_actor(actor, action=Action.SEARCH, patient_id=patient_id,
-                           resource_type=kind.audit_type,
-                           detail={"params": used, "total": total,
-                                   "ids": [row.pk for row in rows]})
-    return resource_response(searchset(request, kind.resource_type, rows, total, paging,
-                                       kind.to_fhir, used))
+    audit.record_for_actor(
+        actor,
+        action=Action.SEARCH,
+        patient_id=patient_id,
+        resource_type=kind.audit_type,
+        detail={"params": used, "total": total, "ids": [row.pk for row in rows]},
+    )
+    return resource_response(
+        searchset(request, kind.resource_type, rows, total, paging, kind.to_fhir, used)
+    )
 
 
 def created(request: HttpRequest, kind: EntryKind, entry: Any) -> HttpResponse:
@@ -87,8 +104,9 @@ def patient_for(actor: Actor, value: dict[str, Any] | None, element: str) -> Pat
     try:
         return selectors.get_patient(actor.organization, patient_id)
     except Patient.DoesNotExist:
-        raise unprocessable(f"{element}: Patient/{patient_id} is not known",
-                            expression=element) from None
+        raise unprocessable(
+            f"{element}: Patient/{patient_id} is not known", expression=element
+        ) from None
 
 
 @contextmanager

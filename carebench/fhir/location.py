@@ -55,6 +55,7 @@ class LocationSearch(Schema):
 
 # --- references used by other resources --------------------------------------------------------
 
+
 def facility_reference(facility: Facility) -> dict[str, str]:
     return {**dt.reference(RESOURCE, facility.pk), "display": facility.name}
 
@@ -78,53 +79,68 @@ def find(actor: Actor, location_id: str) -> Facility | Resource | None:
         return None
     kind, row = parsed
     if kind == "room":
-        return (Resource.objects.for_org(actor.organization)
-                .filter(pk=row, kind=Resource.Kind.ROOM).select_related("facility").first())
+        return (
+            Resource.objects.for_org(actor.organization)
+            .filter(pk=row, kind=Resource.Kind.ROOM)
+            .select_related("facility")
+            .first()
+        )
     return Facility.objects.filter(organization=actor.organization, pk=row).first()
 
 
 # --- model -> FHIR ------------------------------------------------------------------------------
 
+
 def facility_to_fhir(facility: Facility) -> dict[str, Any]:
-    address = dt.compact({
-        "use": "work",
-        "line": [facility.address_line] if facility.address_line else [],
-        "city": facility.city,
-        "state": facility.state,
-        "postalCode": facility.postal_code,
-        "country": "US",
-    })
-    return dt.compact({
-        "resourceType": RESOURCE,
-        "id": str(facility.pk),
-        "meta": {"profile": [PROFILE]},
-        "identifier": ([{"system": "http://hl7.org/fhir/sid/us-npi", "value": facility.npi}]
-                       if facility.npi else []),
-        "status": "active" if facility.is_active else "inactive",
-        "name": facility.name,
-        "mode": "instance",
-        "type": [{"text": facility.get_kind_display()}],
-        "telecom": [{"system": "phone", "value": facility.phone, "use": "work"}]
-        if facility.phone else [],
-        "address": address,
-        "physicalType": dt.concept(PHYSICAL_TYPE, "si", "Site"),
-    })
+    address = dt.compact(
+        {
+            "use": "work",
+            "line": [facility.address_line] if facility.address_line else [],
+            "city": facility.city,
+            "state": facility.state,
+            "postalCode": facility.postal_code,
+            "country": "US",
+        }
+    )
+    return dt.compact(
+        {
+            "resourceType": RESOURCE,
+            "id": str(facility.pk),
+            "meta": {"profile": [PROFILE]},
+            "identifier": (
+                [{"system": "http://hl7.org/fhir/sid/us-npi", "value": facility.npi}]
+                if facility.npi
+                else []
+            ),
+            "status": "active" if facility.is_active else "inactive",
+            "name": facility.name,
+            "mode": "instance",
+            "type": [{"text": facility.get_kind_display()}],
+            "telecom": [{"system": "phone", "value": facility.phone, "use": "work"}]
+            if facility.phone
+            else [],
+            "address": address,
+            "physicalType": dt.concept(PHYSICAL_TYPE, "si", "Site"),
+        }
+    )
 
 
 def room_to_fhir(room: Resource) -> dict[str, Any]:
     status_code, status_display = ROOM_STATUS.get(room.status, ("U", "Unoccupied"))
-    return dt.compact({
-        "resourceType": RESOURCE,
-        "id": f"{ROOM_PREFIX}{room.pk}",
-        "meta": dt.meta(PROFILE, room.updated_at),
-        "status": "active" if room.is_active else "inactive",
-        "operationalStatus": dt.coding(BED_STATUS, status_code, status_display),
-        "name": room.name,
-        "mode": "instance",
-        "type": [{"text": room.get_room_type_display()}] if room.room_type else [],
-        "physicalType": dt.concept(PHYSICAL_TYPE, "ro", "Room"),
-        "partOf": facility_reference(room.facility),
-    })
+    return dt.compact(
+        {
+            "resourceType": RESOURCE,
+            "id": f"{ROOM_PREFIX}{room.pk}",
+            "meta": dt.meta(PROFILE, room.updated_at),
+            "status": "active" if room.is_active else "inactive",
+            "operationalStatus": dt.coding(BED_STATUS, status_code, status_display),
+            "name": room.name,
+            "mode": "instance",
+            "type": [{"text": room.get_room_type_display()}] if room.room_type else [],
+            "physicalType": dt.concept(PHYSICAL_TYPE, "ro", "Room"),
+            "partOf": facility_reference(room.facility),
+        }
+    )
 
 
 def to_fhir(row: Facility | Resource) -> dict[str, Any]:
@@ -132,6 +148,7 @@ def to_fhir(row: Facility | Resource) -> dict[str, Any]:
 
 
 # --- views --------------------------------------------------------------------------------------
+
 
 @router.get("/Location/{location_id}", response=schemas.READ, summary="Read a Location")
 def read_location(request: HttpRequest, location_id: str) -> HttpResponse:
@@ -143,21 +160,24 @@ def read_location(request: HttpRequest, location_id: str) -> HttpResponse:
 
 
 @router.get("/Location", response=schemas.SEARCH, summary="Search Locations")
-def search_locations(request: HttpRequest, paging: Query[Paging],
-                     params: Query[LocationSearch]) -> HttpResponse:
+def search_locations(
+    request: HttpRequest, paging: Query[Paging], params: Query[LocationSearch]
+) -> HttpResponse:
     actor = authorize(request, PERMISSION)
     used = check_params(request, SEARCH_PARAMS)
     rows = _search(actor, params)
-    page = rows[paging.start:paging.start + paging.size] if paging.size else []
-    return resource_response(searchset(request, RESOURCE, page, len(rows), paging, to_fhir,
-                                       used))
+    page = rows[paging.start : paging.start + paging.size] if paging.size else []
+    return resource_response(searchset(request, RESOURCE, page, len(rows), paging, to_fhir, used))
 
 
 def _search(actor: Actor, params: LocationSearch) -> list[Facility | Resource]:
     """Facilities first (by name), then rooms (by facility, order, name): a short list."""
     facilities = Facility.objects.filter(organization=actor.organization)
-    rooms = (Resource.objects.for_org(actor.organization).filter(kind=Resource.Kind.ROOM)
-             .select_related("facility"))
+    rooms = (
+        Resource.objects.for_org(actor.organization)
+        .filter(kind=Resource.Kind.ROOM)
+        .select_related("facility")
+    )
     for value in params.name:
         facilities = facilities.filter(name__icontains=value)
         rooms = rooms.filter(name__icontains=value)
@@ -175,5 +195,7 @@ def _search(actor: Actor, params: LocationSearch) -> list[Facility | Resource]:
             rooms = rooms.none()
         else:
             rooms = rooms.filter(pk=parsed[1])
-    return [*facilities.order_by("name", "pk"),
-            *rooms.order_by("facility__name", "sort_order", "name", "pk")]
+    return [
+        *facilities.order_by("name", "pk"),
+        *rooms.order_by("facility__name", "sort_order", "name", "pk"),
+    ]

@@ -39,30 +39,41 @@ class MedicationSearch(Schema):
 
 
 def to_fhir(med: MedicationStatement) -> dict[str, Any]:
-    medication = (dt.concept(dt.RXNORM, med.rxnorm_code, med.medication, med.medication)
-                  if med.rxnorm_code else {"text": med.medication})
-    dosage = dt.compact({
-        "text": med.dose,
-        "route": {"text": med.route} if med.route else None,
-        "timing": {"code": {"text": med.frequency}} if med.frequency else None,
-    })
-    period = dt.compact({
-        "start": med.start_date.isoformat() if med.start_date else "",
-        "end": med.end_date.isoformat() if med.end_date else "",
-    })
-    return dt.compact({
-        "resourceType": RESOURCE,
-        "id": str(med.pk),
-        "meta": {"versionId": dt.version_id(med.updated_at),
-                 "lastUpdated": med.updated_at.isoformat()},
-        "status": med.status,
-        "medicationCodeableConcept": medication,
-        "subject": dt.reference("Patient", med.patient_id),
-        "effectivePeriod": period,
-        "dateAsserted": med.created_at.isoformat(),
-        "dosage": [dosage] if dosage else [],
-        "note": dt.notes(med.note),
-    })
+    medication = (
+        dt.concept(dt.RXNORM, med.rxnorm_code, med.medication, med.medication)
+        if med.rxnorm_code
+        else {"text": med.medication}
+    )
+    dosage = dt.compact(
+        {
+            "text": med.dose,
+            "route": {"text": med.route} if med.route else None,
+            "timing": {"code": {"text": med.frequency}} if med.frequency else None,
+        }
+    )
+    period = dt.compact(
+        {
+            "start": med.start_date.isoformat() if med.start_date else "",
+            "end": med.end_date.isoformat() if med.end_date else "",
+        }
+    )
+    return dt.compact(
+        {
+            "resourceType": RESOURCE,
+            "id": str(med.pk),
+            "meta": {
+                "versionId": dt.version_id(med.updated_at),
+                "lastUpdated": med.updated_at.isoformat(),
+            },
+            "status": med.status,
+            "medicationCodeableConcept": medication,
+            "subject": dt.reference("Patient", med.patient_id),
+            "effectivePeriod": period,
+            "dateAsserted": med.created_at.isoformat(),
+            "dosage": [dosage] if dosage else [],
+            "note": dt.notes(med.note),
+        }
+    )
 
 
 KIND = entries.EntryKind(
@@ -71,33 +82,52 @@ KIND = entries.EntryKind(
     to_fhir=to_fhir,
     field_paths={
         "medication": "medicationCodeableConcept.text",
-        "rxnorm_code": "medicationCodeableConcept.coding", "dose": "dosage.text",
-        "route": "dosage.route", "frequency": "dosage.timing.code", "status": "status",
-        "start_date": "effectivePeriod.start", "end_date": "effectivePeriod.end",
-        "prescriber": "informationSource", "note": "note",
+        "rxnorm_code": "medicationCodeableConcept.coding",
+        "dose": "dosage.text",
+        "route": "dosage.route",
+        "frequency": "dosage.timing.code",
+        "status": "status",
+        "start_date": "effectivePeriod.start",
+        "end_date": "effectivePeriod.end",
+        "prescriber": "informationSource",
+        "note": "note",
     },
 )
 
 
-@router.get("/MedicationStatement/{entry_id}", response=schemas.READ,
-            summary="Read a MedicationStatement")
+@router.get(
+    "/MedicationStatement/{entry_id}", response=schemas.READ, summary="Read a MedicationStatement"
+)
 def read_medication(request: HttpRequest, entry_id: str) -> HttpResponse:
     actor = authorize(request, KIND.permission("view"))
     return entries.read(request, actor, KIND, entry_id)
 
 
-@router.get("/MedicationStatement", response=schemas.SEARCH,
-            summary="Search a patient's medication list")
-def search_medications(request: HttpRequest, paging: Query[Paging],
-                       params: Query[MedicationSearch]) -> HttpResponse:
+@router.get(
+    "/MedicationStatement", response=schemas.SEARCH, summary="Search a patient's medication list"
+)
+def search_medications(
+    request: HttpRequest, paging: Query[Paging], params: Query[MedicationSearch]
+) -> HttpResponse:
     actor = authorize(request, KIND.permission("view"))
     condition = Q(status__in=params.status) if params.status else None
-    return entries.search(request, actor, KIND, paging, patient=params.patient,
-                          allowed=SEARCH_PARAMS, condition=condition)
+    return entries.search(
+        request,
+        actor,
+        KIND,
+        paging,
+        patient=params.patient,
+        allowed=SEARCH_PARAMS,
+        condition=condition,
+    )
 
 
-@router.post("/MedicationStatement", response=schemas.CREATE, summary="Add a MedicationStatement",
-             openapi_extra=request_body_schema(RESOURCE))
+@router.post(
+    "/MedicationStatement",
+    response=schemas.CREATE,
+    summary="Add a MedicationStatement",
+    openapi_extra=request_body_schema(RESOURCE),
+)
 def create_medication(request: HttpRequest) -> HttpResponse:
     actor = authorize(request, KIND.permission("add"))
     data = read_resource(request, FhirMedicationStatement, RESOURCE)
@@ -110,8 +140,10 @@ def create_medication(request: HttpRequest) -> HttpResponse:
 def _create(actor: Actor, patient: Patient, data: dict[str, Any]) -> MedicationStatement:
     medication = data.get("medicationCodeableConcept")
     if not medication:
-        raise unprocessable("medicationCodeableConcept: is required (medicationReference is "
-                            "not supported)", expression=f"{RESOURCE}.medicationCodeableConcept")
+        raise unprocessable(
+            "medicationCodeableConcept: is required (medicationReference is not supported)",
+            expression=f"{RESOURCE}.medicationCodeableConcept",
+        )
     dosages = data.get("dosage", [])
     dosage = dosages[0] if dosages else {}
     period = data.get("effectivePeriod", {})

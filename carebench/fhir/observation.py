@@ -79,8 +79,10 @@ FLAGS = {
 BY_LOINC = {kind.loinc: kind for kind in rules.KINDS.values()}
 # Codes that find (and, on create, name) a stored code.
 SEARCH_ALIASES = {
-    "8480-6": rules.BP_PANEL_LOINC, "8462-4": rules.BP_PANEL_LOINC,
-    "55284-4": rules.BP_PANEL_LOINC, PULSE_OX_LOINC: "59408-5",
+    "8480-6": rules.BP_PANEL_LOINC,
+    "8462-4": rules.BP_PANEL_LOINC,
+    "55284-4": rules.BP_PANEL_LOINC,
+    PULSE_OX_LOINC: "59408-5",
 }
 # UCUM code -> (VitalsEntry unit value, or None for the canonical unit) per vital.
 UNITS: dict[str, dict[str, str | None]] = {
@@ -96,8 +98,12 @@ UNITS: dict[str, dict[str, str | None]] = {
     "head_circumference": {"cm": "cm", "[in_i]": "in"},
     "pain": {"{score}": None, "1": None},
 }
-UNIT_FIELDS = {"temperature": "temperature_unit", "height": "height_unit",
-               "weight": "weight_unit", "head_circumference": "head_circumference_unit"}
+UNIT_FIELDS = {
+    "temperature": "temperature_unit",
+    "height": "height_unit",
+    "weight": "weight_unit",
+    "head_circumference": "head_circumference_unit",
+}
 
 router = Router(tags=[RESOURCE])
 
@@ -111,13 +117,13 @@ class ObservationSearch(Schema):
 
 # --- model -> FHIR ------------------------------------------------------------------------------
 
+
 def _number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
 def _quantity(value: Decimal, kind: rules.VitalKind) -> dict[str, Any]:
-    return {"value": _number(value), "unit": kind.unit_label, "system": UCUM,
-            "code": kind.unit}
+    return {"value": _number(value), "unit": kind.unit_label, "system": UCUM, "code": kind.unit}
 
 
 def _interpretation(flag: str, note: str) -> list[dict[str, Any]]:
@@ -137,8 +143,7 @@ def to_fhir(obs: Observation) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": RESOURCE,
         "id": str(obs.pk),
-        "meta": dt.meta(dt.US_CORE + PROFILES.get(obs.code, "us-core-vital-signs"),
-                        obs.updated_at),
+        "meta": dt.meta(dt.US_CORE + PROFILES.get(obs.code, "us-core-vital-signs"), obs.updated_at),
         "status": "final",
         "category": [dt.concept(CATEGORY_SYSTEM, VITAL_SIGNS, "Vital Signs")],
         "subject": dt.reference("Patient", obs.patient_id),
@@ -147,8 +152,9 @@ def to_fhir(obs: Observation) -> dict[str, Any]:
         "issued": obs.created_at.isoformat(),
     }
     if obs.code == rules.BP_PANEL_LOINC:
-        resource["code"] = dt.concept(LOINC, obs.code, "Blood pressure panel with all children "
-                                      "optional", "Blood pressure")
+        resource["code"] = dt.concept(
+            LOINC, obs.code, "Blood pressure panel with all children optional", "Blood pressure"
+        )
         resource["component"] = [
             _component(rules.KINDS["systolic"], obs.value, obs.flag, obs.note),
             _component(rules.KINDS["diastolic"], obs.value2 or Decimal(0), obs.flag2, ""),
@@ -156,55 +162,77 @@ def to_fhir(obs: Observation) -> dict[str, Any]:
     else:
         kind = BY_LOINC.get(obs.code)
         if kind is None:  # a code this module does not know: keep it readable
-            kind = rules.VitalKind(obs.name, obs.name, obs.code, obs.unit, obs.unit,
-                                   Decimal(0), Decimal(0))
+            kind = rules.VitalKind(
+                obs.name, obs.name, obs.code, obs.unit, obs.unit, Decimal(0), Decimal(0)
+            )
         codings = [dt.coding(LOINC, obs.code, kind.label)]
         if obs.code == "59408-5":
-            codings.append(dt.coding(LOINC, PULSE_OX_LOINC,
-                                     "Oxygen saturation in Arterial blood"))
+            codings.append(dt.coding(LOINC, PULSE_OX_LOINC, "Oxygen saturation in Arterial blood"))
         resource["code"] = {"coding": codings, "text": kind.label}
         resource["valueQuantity"] = _quantity(obs.value, kind)
         resource["interpretation"] = _interpretation(obs.flag, obs.note)
     return dt.compact(resource)
 
 
-KIND = entries.EntryKind(resource_type=RESOURCE, model=Observation, to_fhir=to_fhir,
-                         field_paths={})
+KIND = entries.EntryKind(resource_type=RESOURCE, model=Observation, to_fhir=to_fhir, field_paths={})
 
 
 # --- views --------------------------------------------------------------------------------------
 
-@router.get("/Observation/{observation_id}", response=schemas.READ,
-            summary="Read an Observation (vital sign)")
+
+@router.get(
+    "/Observation/{observation_id}",
+    response=schemas.READ,
+    summary="Read an Observation (vital sign)",
+)
 def read_observation(request: HttpRequest, observation_id: str) -> HttpResponse:
     actor = authorize(request, "encounters.view_observation")
     return entries.read(request, actor, KIND, observation_id)
 
 
-@router.get("/Observation", response=schemas.SEARCH,
-            summary="Search a patient's Observations (vital signs)")
-def search_observations(request: HttpRequest, paging: Query[Paging],
-                        params: Query[ObservationSearch]) -> HttpResponse:
+@router.get(
+    "/Observation", response=schemas.SEARCH, summary="Search a patient's Observations (vital signs)"
+)
+def search_observations(
+    request: HttpRequest, paging: Query[Paging], params: Query[ObservationSearch]
+) -> HttpResponse:
     actor = authorize(request, "encounters.view_observation")
     condition = Q()
     for value in params.category:
-        wanted = [t.code for t in map(parse_token, value.split(","))
-                  if t.system in (None, CATEGORY_SYSTEM)]
+        wanted = [
+            t.code
+            for t in map(parse_token, value.split(","))
+            if t.system in (None, CATEGORY_SYSTEM)
+        ]
         condition &= Q(category__in=wanted)
     for value in params.code:
-        wanted = [SEARCH_ALIASES.get(t.code, t.code) for t in map(parse_token, value.split(","))
-                  if t.system in (None, LOINC)]
+        wanted = [
+            SEARCH_ALIASES.get(t.code, t.code)
+            for t in map(parse_token, value.split(","))
+            if t.system in (None, LOINC)
+        ]
         condition &= Q(code__in=wanted)
     if params.date:
         zone = zone_of(actor.organization)
         for value in params.date:
             condition &= local_date_filter("effective_at", value, "date", zone)
-    return entries.search(request, actor, KIND, paging, patient=params.patient,
-                          allowed=SEARCH_PARAMS, condition=condition)
+    return entries.search(
+        request,
+        actor,
+        KIND,
+        paging,
+        patient=params.patient,
+        allowed=SEARCH_PARAMS,
+        condition=condition,
+    )
 
 
-@router.post("/Observation", response=schemas.CREATE, summary="Record a vital sign",
-             openapi_extra=request_body_schema(RESOURCE))
+@router.post(
+    "/Observation",
+    response=schemas.CREATE,
+    summary="Record a vital sign",
+    openapi_extra=request_body_schema(RESOURCE),
+)
 def create_observation(request: HttpRequest) -> HttpResponse:
     actor = authorize(request, "encounters.add_vitalsigns")
     data = read_resource(request, FhirObservation, RESOURCE)
@@ -214,17 +242,27 @@ def create_observation(request: HttpRequest) -> HttpResponse:
     taken_at = None
     if data.get("effectiveDateTime"):
         taken_at = parse_instant(data["effectiveDateTime"], f"{RESOURCE}.effectiveDateTime")
-    kind = entries.EntryKind(resource_type=RESOURCE, model=Observation, to_fhir=to_fhir,
-                             field_paths={**paths, "taken_at": "effectiveDateTime",
-                                          "encounter": "encounter", "__all__": "code"})
+    kind = entries.EntryKind(
+        resource_type=RESOURCE,
+        model=Observation,
+        to_fhir=to_fhir,
+        field_paths={
+            **paths,
+            "taken_at": "effectiveDateTime",
+            "encounter": "encounter",
+            "__all__": "code",
+        },
+    )
     with entries.business_rules(kind):
-        vital_set = services.record_vitals(actor=actor, patient=patient, entry=entry,
-                                           encounter=encounter, taken_at=taken_at)
+        vital_set = services.record_vitals(
+            actor=actor, patient=patient, entry=entry, encounter=encounter, taken_at=taken_at
+        )
     row = Observation.objects.get(vital_signs=vital_set, code=code)
     return entries.created(request, KIND, row)
 
 
 # --- FHIR -> VitalsEntry ------------------------------------------------------------------------
+
 
 def _encounter(actor: Actor, value: dict[str, Any] | None) -> Encounter | None:
     if not value:
@@ -236,35 +274,55 @@ def _encounter(actor: Actor, value: dict[str, Any] | None) -> Encounter | None:
     if kind.rsplit("/", 1)[-1] == "Encounter" and row is not None:
         found = Encounter.objects.for_org(actor.organization).filter(pk=row).first()
     if found is None:
-        raise unprocessable(f"encounter: '{ref}' is not a known Encounter",
-                            expression=f"{RESOURCE}.encounter")
+        raise unprocessable(
+            f"encounter: '{ref}' is not a known Encounter", expression=f"{RESOURCE}.encounter"
+        )
     return found
 
 
 def entry_from_fhir(data: dict[str, Any]) -> tuple[str, rules.VitalsEntry, dict[str, str]]:
     """(the stored LOINC code, the entry, service field -> FHIR element) for one vital."""
     if data.get("status") not in ("final", "amended", "corrected", "preliminary"):
-        raise unprocessable(f"status: a new vital sign is final (or preliminary), not "
-                            f"'{data.get('status')}'", expression=f"{RESOURCE}.status")
-    categories = [c for concept in data.get("category", [])
-                  for c in dt.codes(concept, CATEGORY_SYSTEM)]
+        raise unprocessable(
+            f"status: a new vital sign is final (or preliminary), not '{data.get('status')}'",
+            expression=f"{RESOURCE}.status",
+        )
+    categories = [
+        c for concept in data.get("category", []) for c in dt.codes(concept, CATEGORY_SYSTEM)
+    ]
     if VITAL_SIGNS not in categories:
-        raise unprocessable("category: vital-signs (observation-category) is required; only "
-                            "vital signs are recorded here", expression=f"{RESOURCE}.category")
+        raise unprocessable(
+            "category: vital-signs (observation-category) is required; only "
+            "vital signs are recorded here",
+            expression=f"{RESOURCE}.category",
+        )
     loinc = [SEARCH_ALIASES.get(c, c) for c in dt.codes(data.get("code"), LOINC)]
     code = next((c for c in loinc if c == rules.BP_PANEL_LOINC or c in BY_LOINC), "")
     if code == rules.KINDS["o2_flow"].loinc:
-        raise unprocessable("code: record the inhaled oxygen flow as a component (3151-8) of "
-                            "a pulse oximetry (59408-5)", expression=f"{RESOURCE}.code")
+        raise unprocessable(
+            "code: record the inhaled oxygen flow as a component (3151-8) of "
+            "a pulse oximetry (59408-5)",
+            expression=f"{RESOURCE}.code",
+        )
     if code == rules.KINDS["bmi"].loinc:
-        raise unprocessable("code: BMI is calculated from height and weight; record those",
-                            expression=f"{RESOURCE}.code")
+        raise unprocessable(
+            "code: BMI is calculated from height and weight; record those",
+            expression=f"{RESOURCE}.code",
+        )
     if not code:
-        known = ", ".join([rules.BP_PANEL_LOINC, *(k.loinc for k in rules.KINDS.values()
-                                                   if k.code not in ("systolic", "diastolic",
-                                                                     "bmi"))])
-        raise unprocessable(f"code: a LOINC vital-sign code is required ({known})",
-                            expression=f"{RESOURCE}.code")
+        known = ", ".join(
+            [
+                rules.BP_PANEL_LOINC,
+                *(
+                    k.loinc
+                    for k in rules.KINDS.values()
+                    if k.code not in ("systolic", "diastolic", "bmi")
+                ),
+            ]
+        )
+        raise unprocessable(
+            f"code: a LOINC vital-sign code is required ({known})", expression=f"{RESOURCE}.code"
+        )
     components = data.get("component", [])
     values: dict[str, Any] = {}
     paths: dict[str, str] = {}
@@ -275,7 +333,8 @@ def entry_from_fhir(data: dict[str, Any]) -> tuple[str, rules.VitalsEntry, dict[
                 raise unprocessable(
                     "component: a blood pressure needs both a systolic (8480-6) and a "
                     "diastolic (8462-4) component, each with a valueQuantity",
-                    expression=f"{RESOURCE}.component")
+                    expression=f"{RESOURCE}.component",
+                )
             element = f"component[{index}].valueQuantity"
             values.update(_reading(name, components[index].get("valueQuantity"), element))
             paths[name] = element
@@ -290,8 +349,9 @@ def entry_from_fhir(data: dict[str, Any]) -> tuple[str, rules.VitalsEntry, dict[
             index = _component_index(components, rules.KINDS["o2_flow"].loinc)
             if index is not None:
                 flow_element = f"component[{index}].valueQuantity"
-                values.update(_reading("o2_flow", components[index].get("valueQuantity"),
-                                       flow_element))
+                values.update(
+                    _reading("o2_flow", components[index].get("valueQuantity"), flow_element)
+                )
                 paths["o2_flow"] = flow_element
     if "pain" in values and values["pain"] == values["pain"].to_integral_value():
         values["pain"] = int(values["pain"])
@@ -310,24 +370,25 @@ def _reading(name: str, quantity: dict[str, Any] | None, element: str) -> dict[s
     kind = rules.KINDS[name]
     expression = f"{RESOURCE}.{element}"
     if not quantity or quantity.get("value") is None:
-        raise unprocessable(f"{element}: {kind.label.lower()} needs a value",
-                            expression=expression)
+        raise unprocessable(f"{element}: {kind.label.lower()} needs a value", expression=expression)
     accepted = UNITS[name]
     system = quantity.get("system")
     unit = quantity.get("code") or quantity.get("unit") or ""
     if name == "pain" and not unit:
         unit = "{score}"
     if (system not in (None, UCUM)) or unit not in accepted:
-        raise unprocessable(f"{element}: the unit of {kind.label.lower()} must be UCUM "
-                            f"{' or '.join(accepted)}, not '{unit}'",
-                            expression=f"{expression}.code")
+        raise unprocessable(
+            f"{element}: the unit of {kind.label.lower()} must be UCUM "
+            f"{' or '.join(accepted)}, not '{unit}'",
+            expression=f"{expression}.code",
+        )
     try:
         value = Decimal(str(quantity["value"]))
     except InvalidOperation:
-        raise unprocessable(f"{element}: '{quantity['value']}' is not a number",
-                            expression=expression) from None
+        raise unprocessable(
+            f"{element}: '{quantity['value']}' is not a number", expression=expression
+        ) from None
     fields: dict[str, Any] = {name: value}
     if accepted[unit] is not None and name in UNIT_FIELDS:
         fields[UNIT_FIELDS[name]] = accepted[unit]
     return fields
-

@@ -36,16 +36,18 @@ class FhirError(Exception):
         self.headers = dict(headers or {})
 
 
-def issue(code: str, diagnostics: str, *, expression: str | None = None,
-          severity: str = "error") -> dict[str, Any]:
+def issue(
+    code: str, diagnostics: str, *, expression: str | None = None, severity: str = "error"
+) -> dict[str, Any]:
     item: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": diagnostics}
     if expression:
         item["expression"] = [expression]
     return item
 
 
-def fhir_response(body: Mapping[str, Any], *, status: int = 200,
-                  headers: Mapping[str, str] | None = None) -> HttpResponse:
+def fhir_response(
+    body: Mapping[str, Any], *, status: int = 200, headers: Mapping[str, str] | None = None
+) -> HttpResponse:
     """A FHIR JSON response (`application/fhir+json; charset=utf-8`)."""
     response = HttpResponse(
         json.dumps(body, ensure_ascii=False, separators=(",", ":")),
@@ -57,8 +59,9 @@ def fhir_response(body: Mapping[str, Any], *, status: int = 200,
     return response
 
 
-def resource_response(resource: Mapping[str, Any], *, status: int = 200,
-                      location: str = "") -> HttpResponse:
+def resource_response(
+    resource: Mapping[str, Any], *, status: int = 200, location: str = ""
+) -> HttpResponse:
     """One resource, with its version as a weak ETag (and a Location header after a create)."""
     headers = {}
     version = resource.get("meta", {}).get("versionId")
@@ -76,8 +79,10 @@ def outcome_response(error: FhirError) -> HttpResponse:
 
 # --- shorthands for the usual answers ----------------------------------------------------------
 
-def bad_request(diagnostics: str, *, expression: str | None = None,
-                code: str = "invalid") -> FhirError:
+
+def bad_request(
+    diagnostics: str, *, expression: str | None = None, code: str = "invalid"
+) -> FhirError:
     return FhirError(400, code, diagnostics, expression=expression)
 
 
@@ -86,8 +91,7 @@ def not_found(resource_type: str, resource_id: object) -> FhirError:
 
 
 def gone(resource_type: str, resource_id: object) -> FhirError:
-    return FhirError(410, "deleted",
-                     f"{resource_type}/{resource_id} was voided (entered in error)")
+    return FhirError(410, "deleted", f"{resource_type}/{resource_id} was voided (entered in error)")
 
 
 def unprocessable(diagnostics: str, *, expression: str | None = None) -> FhirError:

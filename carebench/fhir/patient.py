@@ -93,31 +93,54 @@ class PatientSearch(Schema):
 
 # --- views ------------------------------------------------------------------------------------
 
+
 @router.get("/Patient/{patient_id}", response=schemas.READ, summary="Read a Patient")
 def read_patient(request: HttpRequest, patient_id: str) -> HttpResponse:
     actor = authorize(request, "patients.view_patient")
     patient = _get(actor, patient_id)
-    audit.record_for_actor(actor, action=Action.VIEW, patient_id=patient.pk,
-                           resource_type=RESOURCE, resource_id=patient.pk)
+    audit.record_for_actor(
+        actor,
+        action=Action.VIEW,
+        patient_id=patient.pk,
+        resource_type=RESOURCE,
+        resource_id=patient.pk,
+    )
     return resource_response(to_fhir(patient, mrn_system=dt.mrn_system(actor.organization)))
 
 
 @router.get("/Patient", response=schemas.SEARCH, summary="Search Patients")
-def search_patients(request: HttpRequest, paging: Query[Paging],
-                    params: Query[PatientSearch]) -> HttpResponse:
+def search_patients(
+    request: HttpRequest, paging: Query[Paging], params: Query[PatientSearch]
+) -> HttpResponse:
     actor = authorize(request, "patients.view_patient")
     used = check_params(request, SEARCH_PARAMS)
     rows, total = page_of(_search(actor, params), paging)
-    audit.record_for_actor(actor, action=Action.SEARCH, resource_type=RESOURCE,
-                           detail={"params": used, "total": total,
-                                   "ids": [row.pk for row in rows]})
+    audit.record_for_actor(
+        actor,
+        action=Action.SEARCH,
+        resource_type=RESOURCE,
+        detail={"params": used, "total": total, "ids": [row.pk for row in rows]},
+    )
     system = dt.mrn_system(actor.organization)
-    return resource_response(searchset(request, RESOURCE, rows, total, paging,
-                                       lambda row: to_fhir(row, mrn_system=system), used))
+    return resource_response(
+        searchset(
+            request,
+            RESOURCE,
+            rows,
+            total,
+            paging,
+            lambda row: to_fhir(row, mrn_system=system),
+            used,
+        )
+    )
 
 
-@router.post("/Patient", response=schemas.CREATE, summary="Create a Patient",
-             openapi_extra=request_body_schema(RESOURCE))
+@router.post(
+    "/Patient",
+    response=schemas.CREATE,
+    summary="Create a Patient",
+    openapi_extra=request_body_schema(RESOURCE),
+)
 def create_patient(request: HttpRequest) -> HttpResponse:
     actor = authorize(request, "patients.add_patient")
     data = read_resource(request, FhirPatient, RESOURCE)
@@ -126,12 +149,19 @@ def create_patient(request: HttpRequest) -> HttpResponse:
         patient = services.register_patient(actor=actor, details=details)
     except ValidationError as exc:
         raise from_validation_error(exc, RESOURCE, FIELD_PATHS) from None
-    return resource_response(to_fhir(patient, mrn_system=dt.mrn_system(actor.organization)),
-                             status=201, location=f"{base_url(request)}/Patient/{patient.pk}")
+    return resource_response(
+        to_fhir(patient, mrn_system=dt.mrn_system(actor.organization)),
+        status=201,
+        location=f"{base_url(request)}/Patient/{patient.pk}",
+    )
 
 
-@router.put("/Patient/{patient_id}", response=schemas.UPDATE, summary="Update a Patient",
-            openapi_extra=request_body_schema(RESOURCE))
+@router.put(
+    "/Patient/{patient_id}",
+    response=schemas.UPDATE,
+    summary="Update a Patient",
+    openapi_extra=request_body_schema(RESOURCE),
+)
 def update_patient(request: HttpRequest, patient_id: str) -> HttpResponse:
     actor = authorize(request, "patients.change_patient")
     patient = _get(actor, patient_id)
@@ -147,6 +177,7 @@ def update_patient(request: HttpRequest, patient_id: str) -> HttpResponse:
 
 # --- reads --------------------------------------------------------------------------------------
 
+
 def _get(actor: Actor, patient_id: str) -> Patient:
     row = dt.row_id(patient_id)
     if row is None:
@@ -154,15 +185,22 @@ def _get(actor: Actor, patient_id: str) -> Patient:
     try:
         return selectors.get_patient(actor.organization, row)
     except Patient.DoesNotExist:
-        voided = Patient.objects.for_org(actor.organization).filter(
-            pk=row, voided_at__isnull=False).exists()
+        voided = (
+            Patient.objects.for_org(actor.organization)
+            .filter(pk=row, voided_at__isnull=False)
+            .exists()
+        )
         raise (gone if voided else not_found)(RESOURCE, patient_id) from None
 
 
 def _search(actor: Actor, params: PatientSearch) -> Any:
     org = actor.organization
-    qs = selectors.patients_by_name(org, family=" ".join(params.family),
-                                    given=" ".join(params.given), name=" ".join(params.name))
+    qs = selectors.patients_by_name(
+        org,
+        family=" ".join(params.family),
+        given=" ".join(params.given),
+        name=" ".join(params.name),
+    )
     for value in params.birthdate:
         qs = qs.filter(date_filter("birth_date", value, "birthdate"))
     for value in params.identifier:
@@ -177,46 +215,62 @@ def _search(actor: Actor, params: PatientSearch) -> Any:
     return qs.order_by("family_key", "given_key", "birth_date", "pk")
 
 
-def _check_update(request: HttpRequest, data: dict[str, Any], patient: Patient,
-                  system: str) -> None:
+def _check_update(
+    request: HttpRequest, data: dict[str, Any], patient: Patient, system: str
+) -> None:
     if data.get("id") not in (None, str(patient.pk)):
-        raise FhirError(400, "invalid", f"the body's id {data['id']!r} is not the id in the URL "
-                        f"({patient.pk})", expression="Patient.id")
+        raise FhirError(
+            400,
+            "invalid",
+            f"the body's id {data['id']!r} is not the id in the URL ({patient.pk})",
+            expression="Patient.id",
+        )
     if_match = request.headers.get("If-Match", "")
     current = dt.version_id(patient.updated_at)
     if if_match and if_match.removeprefix("W/").strip('"') != current:
-        raise FhirError(412, "conflict", f"Patient/{patient.pk} has changed: its version is "
-                        f"{current}, not {if_match}")
+        raise FhirError(
+            412,
+            "conflict",
+            f"Patient/{patient.pk} has changed: its version is {current}, not {if_match}",
+        )
     for ident in data.get("identifier", []):
         if ident.get("system") == system and ident.get("value") not in (None, patient.mrn):
-            raise unprocessable("identifier: the MRN is assigned by carebench and cannot be "
-                                "changed", expression="Patient.identifier")
+            raise unprocessable(
+                "identifier: the MRN is assigned by carebench and cannot be changed",
+                expression="Patient.identifier",
+            )
 
 
 # --- model -> FHIR ------------------------------------------------------------------------------
 
+
 def to_fhir(patient: Patient, *, mrn_system: str) -> dict[str, Any]:
-    return dt.compact({
-        "resourceType": RESOURCE,
-        "id": str(patient.pk),
-        "meta": dt.meta(PROFILE, patient.updated_at),
-        "extension": _extensions(patient),
-        "identifier": [{
-            "use": "usual",
-            "type": dt.concept(dt.V2_0203, "MR", "Medical record number", "MRN"),
-            "system": mrn_system,
-            "value": patient.mrn,
-        }],
-        "active": True,
-        "name": _names(patient),
-        "telecom": _telecom(patient),
-        "gender": patient.sex,
-        "birthDate": patient.birth_date.isoformat(),
-        "address": _address(patient),
-        "contact": _contact(patient),
-        "communication": [{"language": _language(patient.preferred_language),
-                           "preferred": True}],
-    })
+    return dt.compact(
+        {
+            "resourceType": RESOURCE,
+            "id": str(patient.pk),
+            "meta": dt.meta(PROFILE, patient.updated_at),
+            "extension": _extensions(patient),
+            "identifier": [
+                {
+                    "use": "usual",
+                    "type": dt.concept(dt.V2_0203, "MR", "Medical record number", "MRN"),
+                    "system": mrn_system,
+                    "value": patient.mrn,
+                }
+            ],
+            "active": True,
+            "name": _names(patient),
+            "telecom": _telecom(patient),
+            "gender": patient.sex,
+            "birthDate": patient.birth_date.isoformat(),
+            "address": _address(patient),
+            "contact": _contact(patient),
+            "communication": [
+                {"language": _language(patient.preferred_language), "preferred": True}
+            ],
+        }
+    )
 
 
 def _extensions(patient: Patient) -> list[dict[str, Any]]:
@@ -227,18 +281,21 @@ def _extensions(patient: Patient) -> list[dict[str, Any]]:
         code = patient.gender_identity
         system = dt.SNOMED if code.isdigit() else dt.NULL_FLAVOR
         label = GenderIdentity(code).label
-        extensions.append({"url": GENDER_IDENTITY,
-                           "valueCodeableConcept": dt.concept(system, code, label, label)})
+        extensions.append(
+            {"url": GENDER_IDENTITY, "valueCodeableConcept": dt.concept(system, code, label, label)}
+        )
     return extensions
 
 
 def _names(patient: Patient) -> list[dict[str, Any]]:
-    official = dt.compact({
-        "use": "official",
-        "family": patient.family_name,
-        "given": [n for n in (patient.given_name, patient.middle_name) if n],
-        "suffix": [patient.suffix] if patient.suffix else [],
-    })
+    official = dt.compact(
+        {
+            "use": "official",
+            "family": patient.family_name,
+            "given": [n for n in (patient.given_name, patient.middle_name) if n],
+            "suffix": [patient.suffix] if patient.suffix else [],
+        }
+    )
     names = [official]
     if patient.preferred_name:
         names.append({"use": "nickname", "given": [patient.preferred_name]})
@@ -257,22 +314,28 @@ def _telecom(patient: Patient) -> list[dict[str, Any]]:
 
 
 def _address(patient: Patient) -> list[dict[str, Any]]:
-    address = dt.compact({
-        "line": [line for line in (patient.address_line1, patient.address_line2) if line],
-        "city": patient.city,
-        "state": patient.state,
-        "postalCode": patient.postal_code,
-    })
+    address = dt.compact(
+        {
+            "line": [line for line in (patient.address_line1, patient.address_line2) if line],
+            "city": patient.city,
+            "state": patient.state,
+            "postalCode": patient.postal_code,
+        }
+    )
     return [{"use": "home", **address, "country": "US"}] if address else []
 
 
 def _contact(patient: Patient) -> list[dict[str, Any]]:
-    contact = dt.compact({
-        "name": {"text": patient.emergency_contact_name} if patient.emergency_contact_name
-        else None,
-        "telecom": [{"system": "phone", "value": format_phone(patient.emergency_contact_phone)}]
-        if patient.emergency_contact_phone else [],
-    })
+    contact = dt.compact(
+        {
+            "name": {"text": patient.emergency_contact_name}
+            if patient.emergency_contact_name
+            else None,
+            "telecom": [{"system": "phone", "value": format_phone(patient.emergency_contact_phone)}]
+            if patient.emergency_contact_phone
+            else [],
+        }
+    )
     if not contact and not patient.emergency_contact_relationship:
         return []
     relationship = [dt.concept(dt.V2_0131, "C", "Emergency Contact")]
@@ -289,6 +352,7 @@ def _language(code: str) -> dict[str, Any]:
 
 
 # --- FHIR -> model ------------------------------------------------------------------------------
+
 
 def details_from_fhir(data: dict[str, Any]) -> services.PatientDetails:
     """The demographics in a Patient resource (already checked by the R4B model)."""
@@ -336,8 +400,9 @@ def _pick(items: list[dict[str, Any]], key: str, wanted: tuple[Any, ...]) -> dic
 
 
 def _read_names(names: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
-    official = _pick([n for n in names if n.get("use") != "nickname"], "use",
-                     ("official", "usual", None))
+    official = _pick(
+        [n for n in names if n.get("use") != "nickname"], "use", ("official", "usual", None)
+    )
     nickname = next((n for n in names if n.get("use") == "nickname"), {})
     return official, nickname
 
@@ -359,8 +424,11 @@ def _read_telecom(telecom: list[dict[str, Any]]) -> tuple[str, str, str]:
 def _read_contact(contacts: list[dict[str, Any]]) -> tuple[str, str, str]:
     if not contacts:
         return "", "", ""
-    emergency = [c for c in contacts
-                 if any("C" in dt.codes(r, dt.V2_0131) for r in c.get("relationship", []))]
+    emergency = [
+        c
+        for c in contacts
+        if any("C" in dt.codes(r, dt.V2_0131) for r in c.get("relationship", []))
+    ]
     contact = (emergency or contacts)[0]
     name = contact.get("name", {})
     full_name = name.get("text") or " ".join([*name.get("given", []), name.get("family", "")])
@@ -370,8 +438,9 @@ def _read_contact(contacts: list[dict[str, Any]]) -> tuple[str, str, str]:
             continue
         relationship = dt.concept_text(concept) or dt.first_code(concept)
         break
-    phone = next((p.get("value", "") for p in contact.get("telecom", [])
-                  if p.get("system") == "phone"), "")
+    phone = next(
+        (p.get("value", "") for p in contact.get("telecom", []) if p.get("system") == "phone"), ""
+    )
     return full_name.strip(), relationship, phone
 
 
@@ -383,8 +452,10 @@ def _read_extensions(extensions: list[dict[str, Any]]) -> tuple[str, str]:
         elif extension.get("url") == GENDER_IDENTITY:
             gender_identity = dt.first_code(extension.get("valueCodeableConcept"))
     if sex_at_birth and sex_at_birth not in SexAtBirth.values:
-        raise unprocessable(f"extension (birthsex): '{sex_at_birth}' is not one of "
-                            f"{', '.join(SexAtBirth.values)}", expression="Patient.extension")
+        raise unprocessable(
+            f"extension (birthsex): '{sex_at_birth}' is not one of {', '.join(SexAtBirth.values)}",
+            expression="Patient.extension",
+        )
     return sex_at_birth, gender_identity
 
 

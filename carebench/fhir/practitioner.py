@@ -51,41 +51,45 @@ class PractitionerSearch(Schema):
 
 
 def to_fhir(provider: Provider) -> dict[str, Any]:
-    name = dt.compact({
-        "use": "official",
-        "text": provider.display_name,
-        "family": provider.family_name,
-        "given": [provider.given_name] if provider.given_name else [],
-        "suffix": [provider.credentials] if provider.credentials else [],
-    })
+    name = dt.compact(
+        {
+            "use": "official",
+            "text": provider.display_name,
+            "family": provider.family_name,
+            "given": [provider.given_name] if provider.given_name else [],
+            "suffix": [provider.credentials] if provider.credentials else [],
+        }
+    )
     qualification = []
     if provider.credentials:
         qualification = [{"code": {"text": provider.credentials}}]
-    return dt.compact({
-        "resourceType": RESOURCE,
-        "id": str(provider.pk),
-        "meta": dt.meta(PROFILE, provider.updated_at),
-        "identifier": [{"system": NPI_SYSTEM, "value": provider.npi}],
-        "active": provider.is_active,
-        "name": [name],
-        "qualification": qualification,
-    })
+    return dt.compact(
+        {
+            "resourceType": RESOURCE,
+            "id": str(provider.pk),
+            "meta": dt.meta(PROFILE, provider.updated_at),
+            "identifier": [{"system": NPI_SYSTEM, "value": provider.npi}],
+            "active": provider.is_active,
+            "name": [name],
+            "qualification": qualification,
+        }
+    )
 
 
 def reference(provider: Provider) -> dict[str, str]:
     return {**dt.reference(RESOURCE, provider.pk), "display": provider.display_name}
 
 
-@router.get("/Practitioner/{practitioner_id}", response=schemas.READ,
-            summary="Read a Practitioner")
+@router.get("/Practitioner/{practitioner_id}", response=schemas.READ, summary="Read a Practitioner")
 def read_practitioner(request: HttpRequest, practitioner_id: str) -> HttpResponse:
     actor = authorize(request, PERMISSION)
     return resource_response(to_fhir(get(actor, practitioner_id)))
 
 
 @router.get("/Practitioner", response=schemas.SEARCH, summary="Search Practitioners")
-def search_practitioners(request: HttpRequest, paging: Query[Paging],
-                         params: Query[PractitionerSearch]) -> HttpResponse:
+def search_practitioners(
+    request: HttpRequest, paging: Query[Paging], params: Query[PractitionerSearch]
+) -> HttpResponse:
     actor = authorize(request, PERMISSION)
     used = check_params(request, SEARCH_PARAMS)
     rows, total = page_of(_search(actor, params), paging)

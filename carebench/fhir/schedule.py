@@ -45,18 +45,25 @@ def reference(provider: Provider) -> dict[str, str]:
 
 def to_fhir(provider: Provider) -> dict[str, Any]:
     facilities = sorted(provider.facilities.all(), key=lambda f: f.pk)
-    return dt.compact({
-        "resourceType": RESOURCE,
-        "id": str(provider.pk),
-        "meta": dt.meta(PROFILE, provider.updated_at),
-        "active": provider.is_active,
-        "specialty": [{"text": provider.specialty}] if provider.specialty else [],
-        "actor": [practitioner.reference(provider),
-                  *(location.facility_reference(f) for f in facilities
-                    if f.organization_id == provider.organization_id)],
-        "comment": f"Open time of {provider.display_name}: GET Slot?schedule=Schedule/"
-                   f"{provider.pk}",
-    })
+    return dt.compact(
+        {
+            "resourceType": RESOURCE,
+            "id": str(provider.pk),
+            "meta": dt.meta(PROFILE, provider.updated_at),
+            "active": provider.is_active,
+            "specialty": [{"text": provider.specialty}] if provider.specialty else [],
+            "actor": [
+                practitioner.reference(provider),
+                *(
+                    location.facility_reference(f)
+                    for f in facilities
+                    if f.organization_id == provider.organization_id
+                ),
+            ],
+            "comment": f"Open time of {provider.display_name}: GET Slot?schedule=Schedule/"
+            f"{provider.pk}",
+        }
+    )
 
 
 @router.get("/Schedule/{schedule_id}", response=schemas.READ, summary="Read a Schedule")
@@ -66,8 +73,9 @@ def read_schedule(request: HttpRequest, schedule_id: str) -> HttpResponse:
 
 
 @router.get("/Schedule", response=schemas.SEARCH, summary="Search Schedules")
-def search_schedules(request: HttpRequest, paging: Query[Paging],
-                     params: Query[ScheduleSearch]) -> HttpResponse:
+def search_schedules(
+    request: HttpRequest, paging: Query[Paging], params: Query[ScheduleSearch]
+) -> HttpResponse:
     actor = authorize(request, PERMISSION)
     used = check_params(request, SEARCH_PARAMS)
     rows, total = page_of(_search(actor, params), paging)
@@ -81,8 +89,10 @@ def _search(actor: Actor, params: ScheduleSearch) -> QuerySet[Provider]:
         kind = kind.rsplit("/", 1)[-1]
         row = dt.row_id(ident)
         if kind not in ("Practitioner", "Location") or row is None:
-            raise bad_request(f"actor: '{value}' is not a Practitioner/<id> or Location/<id> "
-                              "reference", expression="actor")
+            raise bad_request(
+                f"actor: '{value}' is not a Practitioner/<id> or Location/<id> reference",
+                expression="actor",
+            )
         qs = qs.filter(pk=row) if kind == "Practitioner" else qs.filter(facilities__pk=row)
     for value in params.active:
         qs = qs.filter(is_active=value == "true")

@@ -27,13 +27,29 @@ class OperationOutcome(Schema):
 
 
 _ERRORS: dict[int, type[Schema]] = {
-    400: OperationOutcome, 401: OperationOutcome, 403: OperationOutcome,
-    404: OperationOutcome, 405: OperationOutcome,
+    400: OperationOutcome,
+    401: OperationOutcome,
+    403: OperationOutcome,
+    404: OperationOutcome,
+    405: OperationOutcome,
 }
 READ = {200: Resource, **_ERRORS, 410: OperationOutcome}
 SEARCH = {200: Resource, **_ERRORS}
-CREATE = {201: Resource, **_ERRORS, 409: OperationOutcome, 413: OperationOutcome,
-          415: OperationOutcome, 422: OperationOutcome}
-UPDATE = {200: Resource, **_ERRORS, 409: OperationOutcome, 410: OperationOutcome,
-          412: OperationOutcome, 413: OperationOutcome, 415: OperationOutcome,
-          422: OperationOutcome}
+CREATE = {
+    201: Resource,
+    **_ERRORS,
+    409: OperationOutcome,
+    413: OperationOutcome,
+    415: OperationOutcome,
+    422: OperationOutcome,
+}
+UPDATE = {
+    200: Resource,
+    **_ERRORS,
+    409: OperationOutcome,
+    410: OperationOutcome,
+    412: OperationOutcome,
+    413: OperationOutcome,
+    415: OperationOutcome,
+    422: OperationOutcome,
+}

@@ -38,12 +38,17 @@ def check_params(request: HttpRequest, allowed: Iterable[str]) -> list[tuple[str
         if name in allowed:
             used.extend((name, value) for value in values)
         elif name.split(":", 1)[0] in allowed:
-            raise bad_request(f"search parameter {name}: the modifier is not supported",
-                              expression=name, code="not-supported")
+            raise bad_request(
+                f"search parameter {name}: the modifier is not supported",
+                expression=name,
+                code="not-supported",
+            )
         elif strict and name not in COMMON_PARAMS:
             raise bad_request(
                 f"unknown search parameter {name}; this search takes {', '.join(sorted(allowed))}",
-                expression=name, code="not-supported")
+                expression=name,
+                code="not-supported",
+            )
     return used
 
 
@@ -66,8 +71,9 @@ def parse_reference_id(value: str, resource_type: str, name: str) -> int:
     if "/" in ident:
         kind, ident = ident.rsplit("/", 1)
         if kind.rsplit("/", 1)[-1] != resource_type:
-            raise bad_request(f"{name}: '{value}' is not a {resource_type} reference",
-                              expression=name)
+            raise bad_request(
+                f"{name}: '{value}' is not a {resource_type} reference", expression=name
+            )
     row = row_id(ident)
     if row is None:
         raise bad_request(f"{name}: '{value}' is not a {resource_type} id", expression=name)
@@ -78,9 +84,12 @@ def date_filter(field: str, value: str, name: str) -> Q:
     """One FHIR date search value as a condition on a date field."""
     match = _DATE.match(value)
     if not match:
-        raise bad_request(f"{name}: '{value}' is not a date search value "
-                          "(YYYY, YYYY-MM or YYYY-MM-DD, optionally prefixed eq, ne, gt, lt, "
-                          "ge or le)", expression=name)
+        raise bad_request(
+            f"{name}: '{value}' is not a date search value "
+            "(YYYY, YYYY-MM or YYYY-MM-DD, optionally prefixed eq, ne, gt, lt, "
+            "ge or le)",
+            expression=name,
+        )
     prefix, year, month, day = match.groups()
     try:
         start, end = _date_range(int(year), int(month or 0), int(day or 0))

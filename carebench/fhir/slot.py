@@ -60,14 +60,15 @@ router = Router(tags=[RESOURCE])
 
 class SlotSearch(Schema):
     schedule: list[str] = Field([], description="Schedule/3 or 3")
-    schedule_actor: list[str] = Field([], alias="schedule.actor",
-                                      description="Practitioner/3")
+    schedule_actor: list[str] = Field([], alias="schedule.actor", description="Practitioner/3")
     start: list[str] = Field([], description="YYYY-MM-DD with ge/gt/le/lt/eq")
     status: list[str] = Field([], description="free")
-    service_type: list[str] = Field([], alias="service-type",
-                                    description="the appointment type: id or system|id")
-    appointment_type: list[str] = Field([], alias="appointment-type",
-                                        description="the same as service-type")
+    service_type: list[str] = Field(
+        [], alias="service-type", description="the appointment type: id or system|id"
+    )
+    appointment_type: list[str] = Field(
+        [], alias="appointment-type", description="the same as service-type"
+    )
 
 
 def to_fhir(slot: OpenSlot, kind: AppointmentType) -> dict[str, Any]:
@@ -84,8 +85,9 @@ def to_fhir(slot: OpenSlot, kind: AppointmentType) -> dict[str, Any]:
 
 
 @router.get("/Slot", response=schemas.SEARCH, summary="Search free Slots")
-def search_slots(request: HttpRequest, paging: Query[Paging],
-                 params: Query[SlotSearch]) -> HttpResponse:
+def search_slots(
+    request: HttpRequest, paging: Query[Paging], params: Query[SlotSearch]
+) -> HttpResponse:
     actor = authorize(request, PERMISSION)
     used = check_params(request, SEARCH_PARAMS)
     kind = _appointment_type(actor, [*params.service_type, *params.appointment_type])
@@ -93,16 +95,23 @@ def search_slots(request: HttpRequest, paging: Query[Paging],
     zone = zone_of(actor.organization)
     first, last = _date_range(params.start, clock.now().astimezone(zone).date())
     found: list[OpenSlot] = []
-    if (kind is not None and providers and first <= last
-            and all(s == "free" for s in params.status)):
+    if kind is not None and providers and first <= last and all(s == "free" for s in params.status):
         # A day's margin each side: the selector's days are UTC, ours the clinic's.
         candidates = selectors.next_open_slots(
-            actor.organization, kind, date_from=first - timedelta(days=1),
-            date_to=last + timedelta(days=1), providers=providers, limit=MAX_SLOTS)
+            actor.organization,
+            kind,
+            date_from=first - timedelta(days=1),
+            date_to=last + timedelta(days=1),
+            providers=providers,
+            limit=MAX_SLOTS,
+        )
         found = [s for s in candidates if first <= s.start.astimezone(zone).date() <= last]
-    page = found[paging.start:paging.start + paging.size] if paging.size else []
-    return resource_response(searchset(request, RESOURCE, page, len(found), paging,
-                                       lambda slot: to_fhir(slot, kind), used))  # type: ignore[arg-type]
+    page = found[paging.start : paging.start + paging.size] if paging.size else []
+    return resource_response(
+        searchset(
+            request, RESOURCE, page, len(found), paging, lambda slot: to_fhir(slot, kind), used
+        )
+    )  # type: ignore[arg-type]
 
 
 def _providers(actor: Actor, params: SlotSearch) -> list[Provider]:
@@ -135,8 +144,11 @@ def _date_range(values: list[str], today: date) -> tuple[date, date]:
         except ValueError:
             day = None
         if match is None or day is None:
-            raise bad_request(f"start: '{value}' is not a date search value (YYYY-MM-DD, "
-                              "optionally prefixed ge, gt, le, lt or eq)", expression="start")
+            raise bad_request(
+                f"start: '{value}' is not a date search value (YYYY-MM-DD, "
+                "optionally prefixed ge, gt, le, lt or eq)",
+                expression="start",
+            )
         prefix = match.group(1) or "eq"
         if prefix in ("ge", "gt", "eq"):
             low = day + timedelta(days=1) if prefix == "gt" else day
@@ -149,6 +161,7 @@ def _date_range(values: list[str], today: date) -> tuple[date, date]:
     if last is None:
         last = first + timedelta(days=DEFAULT_DAYS - 1)
     if (last - first).days >= MAX_DAYS:
-        raise bad_request(f"start: at most {MAX_DAYS} days of slots are searched at once",
-                          expression="start")
+        raise bad_request(
+            f"start: at most {MAX_DAYS} days of slots are searched at once", expression="start"
+        )
     return first, last

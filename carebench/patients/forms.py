@@ -46,15 +46,18 @@ class DateField(forms.DateField):
         super().__init__(**kwargs)
 
 
-def _text(label: str, *, required: bool = False, max_length: int = 200, **attrs: Any
-          ) -> forms.CharField:
-    return forms.CharField(label=label, required=required, max_length=max_length,
-                           widget=forms.TextInput(attrs=attrs))
+def _text(
+    label: str, *, required: bool = False, max_length: int = 200, **attrs: Any
+) -> forms.CharField:
+    return forms.CharField(
+        label=label, required=required, max_length=max_length, widget=forms.TextInput(attrs=attrs)
+    )
 
 
 def _note(label: str = "Note") -> forms.CharField:
-    return forms.CharField(label=label, required=False, max_length=2000,
-                           widget=forms.Textarea(attrs={"rows": 2}))
+    return forms.CharField(
+        label=label, required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class LabelledForm(forms.Form):
@@ -68,7 +71,8 @@ class LabelledForm(forms.Form):
             field.error_messages["invalid_choice"] = f"{label}: choose one of the options"
             if isinstance(field, forms.DateField):
                 field.error_messages["invalid"] = (
-                    f"{label}: enter a date as YYYY-MM-DD or MM/DD/YYYY")
+                    f"{label}: enter a date as YYYY-MM-DD or MM/DD/YYYY"
+                )
             if name == "icd10_code":
                 self._code_typeahead(name)
 
@@ -76,13 +80,15 @@ class LabelledForm(forms.Form):
         """ICD-10-CM typeahead: type a code or words, pick a billable code from the list."""
         bound = self[name]
         options = f"{bound.auto_id}_options"
-        self.fields[name].widget.attrs.update({
-            "hx-get": reverse("patients:icd10_search"),
-            "hx-trigger": "input changed delay:250ms, search",
-            "hx-target": f"#{options}",
-            "hx-sync": "this:replace",
-            "aria-controls": options,
-        })
+        self.fields[name].widget.attrs.update(
+            {
+                "hx-get": reverse("patients:icd10_search"),
+                "hx-trigger": "input changed delay:250ms, search",
+                "hx-target": f"#{options}",
+                "hx-sync": "this:replace",
+                "aria-controls": options,
+            }
+        )
 
 
 class ServiceForm(LabelledForm):
@@ -128,25 +134,33 @@ class PatientForm(ServiceForm):
     preferred_name = _text("Preferred name", max_length=100, autocomplete="off")
     birth_date = DateField(label="Date of birth", required=True)
     sex = forms.ChoiceField(label="Sex", choices=_blank(Sex.choices, "Choose…"))
-    sex_at_birth = forms.ChoiceField(label="Sex assigned at birth", required=False,
-                                     choices=_blank(SexAtBirth.choices))
-    gender_identity = forms.ChoiceField(label="Gender identity", required=False,
-                                        choices=_blank(GenderIdentity.choices))
+    sex_at_birth = forms.ChoiceField(
+        label="Sex assigned at birth", required=False, choices=_blank(SexAtBirth.choices)
+    )
+    gender_identity = forms.ChoiceField(
+        label="Gender identity", required=False, choices=_blank(GenderIdentity.choices)
+    )
     phone_mobile = _text("Mobile phone", max_length=30, type="tel", autocomplete="off")
     phone_home = _text("Home phone", max_length=30, type="tel", autocomplete="off")
-    email = forms.CharField(label="Email", required=False, max_length=254,
-                            widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    email = forms.CharField(
+        label="Email",
+        required=False,
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
     address_line1 = _text("Address", autocomplete="off")
     address_line2 = _text("Address line 2", autocomplete="off")
     city = _text("City", max_length=100, autocomplete="off")
     state = _text("State", max_length=2, autocomplete="off", size=3)
     postal_code = _text("ZIP code", max_length=10, autocomplete="off", inputmode="numeric")
-    preferred_language = forms.ChoiceField(label="Preferred language", choices=Language.choices,
-                                           initial=Language.ENGLISH)
+    preferred_language = forms.ChoiceField(
+        label="Preferred language", choices=Language.choices, initial=Language.ENGLISH
+    )
     emergency_contact_name = _text("Emergency contact", autocomplete="off")
     emergency_contact_relationship = _text("Relationship", max_length=50, autocomplete="off")
-    emergency_contact_phone = _text("Emergency contact phone", max_length=30, type="tel",
-                                    autocomplete="off")
+    emergency_contact_phone = _text(
+        "Emergency contact phone", max_length=30, type="tel", autocomplete="off"
+    )
 
     PHONE_FIELDS = ("phone_mobile", "phone_home", "emergency_contact_phone")
 
@@ -161,15 +175,21 @@ class PatientForm(ServiceForm):
 
 class AllergyForm(ServiceForm):
     substance = _text("Substance", required=True, autocomplete="off")
-    kind = forms.ChoiceField(label="Type", initial=Allergy.Kind.ALLERGY, choices=[
-        (Allergy.Kind.ALLERGY, "Allergy"), (Allergy.Kind.INTOLERANCE, "Intolerance")])
-    category = forms.ChoiceField(label="Category", required=False,
-                                 choices=_blank(Allergy.Category.choices))
+    kind = forms.ChoiceField(
+        label="Type",
+        initial=Allergy.Kind.ALLERGY,
+        choices=[(Allergy.Kind.ALLERGY, "Allergy"), (Allergy.Kind.INTOLERANCE, "Intolerance")],
+    )
+    category = forms.ChoiceField(
+        label="Category", required=False, choices=_blank(Allergy.Category.choices)
+    )
     reaction = _text("Reaction", autocomplete="off")
-    severity = forms.ChoiceField(label="Severity", required=False,
-                                 choices=_blank(Allergy.Severity.choices))
-    status = forms.ChoiceField(label="Status", choices=Allergy.Status.choices,
-                               initial=Allergy.Status.ACTIVE)
+    severity = forms.ChoiceField(
+        label="Severity", required=False, choices=_blank(Allergy.Severity.choices)
+    )
+    status = forms.ChoiceField(
+        label="Status", choices=Allergy.Status.choices, initial=Allergy.Status.ACTIVE
+    )
     onset_date = DateField(label="Onset date")
     note = _note()
 
@@ -179,8 +199,11 @@ class MedicationForm(ServiceForm):
     dose = _text("Dose", max_length=100, autocomplete="off")
     route = _text("Route", max_length=50, autocomplete="off")
     frequency = _text("Frequency", max_length=100, autocomplete="off")
-    status = forms.ChoiceField(label="Status", choices=MedicationStatement.Status.choices,
-                               initial=MedicationStatement.Status.ACTIVE)
+    status = forms.ChoiceField(
+        label="Status",
+        choices=MedicationStatement.Status.choices,
+        initial=MedicationStatement.Status.ACTIVE,
+    )
     start_date = DateField(label="Start date")
     end_date = DateField(label="End date")
     prescriber = _text("Prescriber", autocomplete="off")
@@ -189,11 +212,13 @@ class MedicationForm(ServiceForm):
 
 
 class ProblemForm(ServiceForm):
-    icd10_code = _text("ICD-10-CM code", required=True, max_length=10, autocomplete="off",
-                       spellcheck="false")
+    icd10_code = _text(
+        "ICD-10-CM code", required=True, max_length=10, autocomplete="off", spellcheck="false"
+    )
     description = _text("Description", max_length=300, autocomplete="off")
-    status = forms.ChoiceField(label="Status", choices=Problem.Status.choices,
-                               initial=Problem.Status.ACTIVE)
+    status = forms.ChoiceField(
+        label="Status", choices=Problem.Status.choices, initial=Problem.Status.ACTIVE
+    )
     onset_date = DateField(label="Onset date")
     resolved_date = DateField(label="Resolved date")
     note = _note()
@@ -203,8 +228,9 @@ class HistoryForm(ServiceForm):
     kind = forms.ChoiceField(label="History type", choices=HistoryEntry.Kind.choices)
     description = _text("Description", max_length=300, autocomplete="off")
     relative = _text("Relative (family history)", max_length=50, autocomplete="off")
-    tobacco_status = forms.ChoiceField(label="Tobacco status", required=False,
-                                       choices=_blank(TobaccoStatus.choices))
+    tobacco_status = forms.ChoiceField(
+        label="Tobacco status", required=False, choices=_blank(TobaccoStatus.choices)
+    )
     icd10_code = _text("ICD-10-CM code", max_length=10, autocomplete="off", spellcheck="false")
     occurred = _text("When (year or date)", max_length=40, autocomplete="off")
     note = _note()
@@ -216,12 +242,17 @@ class CoverageForm(ServiceForm):
     plan_name = _text("Plan", autocomplete="off")
     member_id = _text("Member ID", required=True, max_length=40, autocomplete="off")
     group_number = _text("Group number", max_length=40, autocomplete="off")
-    priority = forms.TypedChoiceField(label="Priority", coerce=int,
-                                      choices=Coverage.Priority.choices,
-                                      initial=Coverage.Priority.PRIMARY)
-    relationship = forms.ChoiceField(label="Patient is the subscriber's",
-                                     choices=Coverage.Relationship.choices,
-                                     initial=Coverage.Relationship.SELF)
+    priority = forms.TypedChoiceField(
+        label="Priority",
+        coerce=int,
+        choices=Coverage.Priority.choices,
+        initial=Coverage.Priority.PRIMARY,
+    )
+    relationship = forms.ChoiceField(
+        label="Patient is the subscriber's",
+        choices=Coverage.Relationship.choices,
+        initial=Coverage.Relationship.SELF,
+    )
     subscriber_name = _text("Subscriber name", autocomplete="off")
     subscriber_birth_date = DateField(label="Subscriber date of birth")
     start_date = DateField(label="Start date")
@@ -231,8 +262,12 @@ class CoverageForm(ServiceForm):
 
 
 class ReasonMixin(LabelledForm):
-    reason = forms.CharField(label="Reason", max_length=500, required=True,
-                             widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    reason = forms.CharField(
+        label="Reason",
+        max_length=500,
+        required=True,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
 
 
 class VoidForm(ReasonMixin):

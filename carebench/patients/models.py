@@ -82,7 +82,8 @@ class Patient(Voidable):
     emergency_contact_relationship = models.CharField(max_length=50, blank=True)
     emergency_contact_phone = models.CharField(max_length=20, blank=True)
     reminders_opt_out = models.BooleanField(
-        "no appointment reminders", default=False,
+        "no appointment reminders",
+        default=False,
         help_text="the patient asked not to get appointment reminders",
     )
     home_facility = models.ForeignKey(
@@ -104,18 +105,32 @@ class Patient(Voidable):
             ),
         ]
         indexes = [
-            models.Index(fields=["organization", "family_key", "given_key"], name="pt_org_family",
-                         opclasses=["", "text_pattern_ops", "text_pattern_ops"]),
-            models.Index(fields=["organization", "given_key", "family_key"], name="pt_org_given",
-                         opclasses=["", "text_pattern_ops", "text_pattern_ops"]),
-            models.Index(fields=["organization", "preferred_key", "family_key"],
-                         name="pt_org_preferred",
-                         opclasses=["", "text_pattern_ops", "text_pattern_ops"]),
+            models.Index(
+                fields=["organization", "family_key", "given_key"],
+                name="pt_org_family",
+                opclasses=["", "text_pattern_ops", "text_pattern_ops"],
+            ),
+            models.Index(
+                fields=["organization", "given_key", "family_key"],
+                name="pt_org_given",
+                opclasses=["", "text_pattern_ops", "text_pattern_ops"],
+            ),
+            models.Index(
+                fields=["organization", "preferred_key", "family_key"],
+                name="pt_org_preferred",
+                opclasses=["", "text_pattern_ops", "text_pattern_ops"],
+            ),
             models.Index(fields=["organization", "birth_date"], name="pt_org_birth"),
-            models.Index(fields=["organization", "mobile_key"], name="pt_org_mobile",
-                         opclasses=["", "text_pattern_ops"]),
-            models.Index(fields=["organization", "home_key"], name="pt_org_home",
-                         opclasses=["", "text_pattern_ops"]),
+            models.Index(
+                fields=["organization", "mobile_key"],
+                name="pt_org_mobile",
+                opclasses=["", "text_pattern_ops"],
+            ),
+            models.Index(
+                fields=["organization", "home_key"],
+                name="pt_org_home",
+                opclasses=["", "text_pattern_ops"],
+            ),
         ]
         permissions = [("void_patient", "Can void a patient registered in error")]
 
@@ -169,7 +184,9 @@ class Coverage(Voidable):
     group_number = models.CharField(max_length=40, blank=True)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.PRIMARY)
     relationship = models.CharField(
-        "subscriber relationship", max_length=10, choices=Relationship.choices,
+        "subscriber relationship",
+        max_length=10,
+        choices=Relationship.choices,
         default=Relationship.SELF,
     )
     subscriber_name = models.CharField(max_length=200, blank=True)

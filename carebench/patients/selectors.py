@@ -78,7 +78,7 @@ def parse_query(text: str) -> SearchQuery:
     if "," in words:
         at = words.index(",")
         query.family = search_key("".join(words[:at]))
-        query.given = search_key("".join(w for w in words[at + 1:] if w != ","))
+        query.given = search_key("".join(w for w in words[at + 1 :] if w != ","))
     else:
         keys = [k for k in (search_key(w) for w in words) if k]
         if len(keys) == 1:
@@ -90,8 +90,19 @@ def parse_query(text: str) -> SearchQuery:
     return query
 
 
-SEARCH_FIELDS = ("id", "mrn", "family_name", "given_name", "preferred_name", "middle_name",
-                 "birth_date", "sex", "phone_mobile", "phone_home", "organization_id")
+SEARCH_FIELDS = (
+    "id",
+    "mrn",
+    "family_name",
+    "given_name",
+    "preferred_name",
+    "middle_name",
+    "birth_date",
+    "sex",
+    "phone_mobile",
+    "phone_home",
+    "organization_id",
+)
 
 
 def _name_alternatives(query: SearchQuery) -> list[tuple[Q, tuple[str, ...]]]:
@@ -104,22 +115,30 @@ def _name_alternatives(query: SearchQuery) -> list[tuple[Q, tuple[str, ...]]]:
         alternatives: list[tuple[Q, tuple[str, ...]]] = []
         family = _prefix("family_key", query.family) if query.family else Q()
         if query.given:
-            alternatives.append((family & _prefix("given_key", query.given),
-                                 ("family_key", "given_key")))
-            alternatives.append((family & _prefix("preferred_key", query.given),
-                                 ("family_key", "given_key")))
+            alternatives.append(
+                (family & _prefix("given_key", query.given), ("family_key", "given_key"))
+            )
+            alternatives.append(
+                (family & _prefix("preferred_key", query.given), ("family_key", "given_key"))
+            )
         else:
             alternatives.append((family, ("family_key", "given_key")))
         if len(query.either) >= 2:  # typed "last first" rather than "first last"
-            alternatives.append((_prefix("family_key", query.either[0])
-                                 & _prefix("given_key", "".join(query.either[1:])),
-                                 ("family_key", "given_key")))
+            alternatives.append(
+                (
+                    _prefix("family_key", query.either[0])
+                    & _prefix("given_key", "".join(query.either[1:])),
+                    ("family_key", "given_key"),
+                )
+            )
         return alternatives
     if query.either:
         key = query.either[0]
-        return [(_prefix("family_key", key), ("family_key", "given_key")),
-                (_prefix("given_key", key), ("given_key", "family_key")),
-                (_prefix("preferred_key", key), ("preferred_key", "family_key"))]
+        return [
+            (_prefix("family_key", key), ("family_key", "given_key")),
+            (_prefix("given_key", key), ("given_key", "family_key")),
+            (_prefix("preferred_key", key), ("preferred_key", "family_key")),
+        ]
     return []
 
 
@@ -177,8 +196,9 @@ def patients_by_name(
         qs = qs.filter(_prefix("given_key", key) | _prefix("preferred_key", key))
     for word in name.split():
         key = search_key(word) or "\uffff"
-        qs = qs.filter(_prefix("family_key", key) | _prefix("given_key", key)
-                       | _prefix("preferred_key", key))
+        qs = qs.filter(
+            _prefix("family_key", key) | _prefix("given_key", key) | _prefix("preferred_key", key)
+        )
     return qs
 
 
@@ -192,17 +212,35 @@ def get_chart(organization: Organization | int, patient_id: int) -> Patient:
     return (
         patients_for(organization)
         .prefetch_related(
-            Prefetch("allergies", queryset=Allergy.objects.filter(voided_at__isnull=True)
-                     .order_by("kind", "-created_at"), to_attr="active_allergies"),
-            Prefetch("medications", queryset=MedicationStatement.objects.filter(
-                voided_at__isnull=True).select_related("reconciled_by"),
-                to_attr="active_medications"),
-            Prefetch("problems", queryset=Problem.objects.filter(voided_at__isnull=True),
-                     to_attr="active_problems"),
-            Prefetch("history", queryset=HistoryEntry.objects.filter(voided_at__isnull=True),
-                     to_attr="active_history"),
-            Prefetch("coverages", queryset=Coverage.objects.filter(voided_at__isnull=True)
-                     .select_related("payer"), to_attr="active_coverages"),
+            Prefetch(
+                "allergies",
+                queryset=Allergy.objects.filter(voided_at__isnull=True).order_by(
+                    "kind", "-created_at"
+                ),
+                to_attr="active_allergies",
+            ),
+            Prefetch(
+                "medications",
+                queryset=MedicationStatement.objects.filter(voided_at__isnull=True).select_related(
+                    "reconciled_by"
+                ),
+                to_attr="active_medications",
+            ),
+            Prefetch(
+                "problems",
+                queryset=Problem.objects.filter(voided_at__isnull=True),
+                to_attr="active_problems",
+            ),
+            Prefetch(
+                "history",
+                queryset=HistoryEntry.objects.filter(voided_at__isnull=True),
+                to_attr="active_history",
+            ),
+            Prefetch(
+                "coverages",
+                queryset=Coverage.objects.filter(voided_at__isnull=True).select_related("payer"),
+                to_attr="active_coverages",
+            ),
         )
         .get(pk=patient_id)
     )
@@ -226,8 +264,9 @@ class AllergySummary:
 
 def allergy_summary(allergies: list[Allergy]) -> AllergySummary:
     active = [a for a in allergies if a.voided_at is None]
-    listed = [a for a in active if a.kind != Allergy.Kind.NO_KNOWN
-              and a.status == Allergy.Status.ACTIVE]
+    listed = [
+        a for a in active if a.kind != Allergy.Kind.NO_KNOWN and a.status == Allergy.Status.ACTIVE
+    ]
     if listed:
         return AllergySummary("listed", listed)
     if any(a.kind == Allergy.Kind.NO_KNOWN for a in active):
@@ -238,12 +277,17 @@ def allergy_summary(allergies: list[Allergy]) -> AllergySummary:
 def voided_entries(organization: Organization | int, patient_id: int) -> dict[str, list]:
     """Voided and corrected entries, for the chart's 'show history of changes' view."""
     lists: dict[str, list] = {}
-    for name, model in (("allergies", Allergy), ("medications", MedicationStatement),
-                        ("problems", Problem), ("history", HistoryEntry),
-                        ("coverages", Coverage)):
+    for name, model in (
+        ("allergies", Allergy),
+        ("medications", MedicationStatement),
+        ("problems", Problem),
+        ("history", HistoryEntry),
+        ("coverages", Coverage),
+    ):
         lists[name] = list(
             model.objects.for_org(organization)  # type: ignore[attr-defined]
             .filter(patient_id=patient_id, voided_at__isnull=False)
-            .select_related("voided_by").order_by("-voided_at")
+            .select_related("voided_by")
+            .order_by("-voided_at")
         )
     return lists

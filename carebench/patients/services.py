@@ -31,8 +31,9 @@ from .models import (
     Problem,
 )
 
-ClinicalEntry = TypeVar("ClinicalEntry", Allergy, MedicationStatement, Problem, HistoryEntry,
-                        Coverage)
+ClinicalEntry = TypeVar(
+    "ClinicalEntry", Allergy, MedicationStatement, Problem, HistoryEntry, Coverage
+)
 
 
 @dataclass
@@ -84,8 +85,14 @@ def _clean_details(details: PatientDetails, errors: FieldErrors) -> dict[str, An
     data["state"] = errors.check("state", v.clean_state, data["state"] or "") or ""
     data["postal_code"] = errors.check("postal_code", v.clean_zip, data["postal_code"] or "") or ""
     data["email"] = (data["email"] or "").strip().lower()
-    for key in ("suffix", "address_line1", "address_line2", "city", "emergency_contact_name",
-                "emergency_contact_relationship"):
+    for key in (
+        "suffix",
+        "address_line1",
+        "address_line2",
+        "city",
+        "emergency_contact_name",
+        "emergency_contact_relationship",
+    ):
         data[key] = " ".join((data[key] or "").split())
     return data
 
@@ -109,17 +116,21 @@ def _next_mrn(organization: Organization) -> str:
 def register_patient(*, actor: Actor, details: PatientDetails) -> Patient:
     errors = FieldErrors()
     data = _clean_details(details, errors)
-    patient = Patient(organization=actor.organization, created_by=actor.user, mrn="pending",
-                      **data)
+    patient = Patient(organization=actor.organization, created_by=actor.user, mrn="pending", **data)
     full_clean(patient, errors, exclude=["organization", "created_by", "family_key", "given_key"])
     errors.raise_if_any()
     _apply_search_keys(patient)
     with transaction.atomic():
         patient.mrn = _next_mrn(actor.organization)
         patient.save()
-        audit.record_for_actor(actor, action=Action.CREATE, patient_id=patient.pk,
-                               resource_type="Patient", resource_id=patient.pk,
-                               detail={"mrn": patient.mrn})
+        audit.record_for_actor(
+            actor,
+            action=Action.CREATE,
+            patient_id=patient.pk,
+            resource_type="Patient",
+            resource_id=patient.pk,
+            detail={"mrn": patient.mrn},
+        )
     return patient
 
 
@@ -145,23 +156,33 @@ def update_patient(*, actor: Actor, patient: Patient, details: PatientDetails) -
     _apply_search_keys(patient)
     with transaction.atomic():
         patient.save()
-        audit.record_for_actor(actor, action=Action.UPDATE, patient_id=patient.pk,
-                               resource_type="Patient", resource_id=patient.pk,
-                               detail={"changes": changes})
+        audit.record_for_actor(
+            actor,
+            action=Action.UPDATE,
+            patient_id=patient.pk,
+            resource_type="Patient",
+            resource_id=patient.pk,
+            detail={"changes": changes},
+        )
     return patient
 
 
 # --- clinical entries --------------------------------------------------------------------------
 
-def _create_entry(actor: Actor, entry: ClinicalEntry, errors: FieldErrors,
-                  *, exclude: list[str] | None = None) -> ClinicalEntry:
+
+def _create_entry(
+    actor: Actor, entry: ClinicalEntry, errors: FieldErrors, *, exclude: list[str] | None = None
+) -> ClinicalEntry:
     full_clean(entry, errors, exclude=["organization", "created_by", "patient", *(exclude or [])])
     errors.raise_if_any()
     with transaction.atomic():
         entry.save()
         audit.record_for_actor(
-            actor, action=Action.CREATE, patient_id=entry.patient_id,
-            resource_type=type(entry).__name__, resource_id=entry.pk,
+            actor,
+            action=Action.CREATE,
+            patient_id=entry.patient_id,
+            resource_type=type(entry).__name__,
+            resource_id=entry.pk,
         )
     return entry
 
@@ -179,7 +200,6 @@ def _void(actor: Actor, entry: Any, reason: str) -> None:
     entry.save(update_fields=["voided_at", "voided_by", "void_reason", "updated_at"])
 
 
-
 def void_entry(*, actor: Actor, entry: ClinicalEntry, reason: str) -> ClinicalEntry:
     errors = FieldErrors()
     reason = " ".join(reason.split())
@@ -193,14 +213,19 @@ def void_entry(*, actor: Actor, entry: ClinicalEntry, reason: str) -> ClinicalEn
     with transaction.atomic():
         _void(actor, entry, reason)
         audit.record_for_actor(
-            actor, action=Action.VOID, patient_id=entry.patient_id,
-            resource_type=type(entry).__name__, resource_id=entry.pk, detail={"reason": reason},
+            actor,
+            action=Action.VOID,
+            patient_id=entry.patient_id,
+            resource_type=type(entry).__name__,
+            resource_id=entry.pk,
+            detail={"reason": reason},
         )
     return entry
 
 
-def correct_entry(*, actor: Actor, entry: ClinicalEntry, changes: dict[str, Any],
-                  reason: str) -> ClinicalEntry:
+def correct_entry(
+    *, actor: Actor, entry: ClinicalEntry, changes: dict[str, Any], reason: str
+) -> ClinicalEntry:
     """Replace an entry with a corrected copy; the old one is voided and kept."""
     errors = FieldErrors()
     reason = " ".join(reason.split())
@@ -210,16 +235,29 @@ def correct_entry(*, actor: Actor, entry: ClinicalEntry, changes: dict[str, Any]
         errors.add("__all__", "a voided entry cannot be corrected")
     model = type(entry)
     editable = {f.name for f in model._meta.concrete_fields if f.editable} - {
-        "id", "organization", "patient", "created_by", "created_at", "updated_at", "voided_at",
-        "voided_by", "void_reason", "replaces",
+        "id",
+        "organization",
+        "patient",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "voided_at",
+        "voided_by",
+        "void_reason",
+        "replaces",
     }
     for name in changes:
         if name not in editable:
             errors.add(name, "cannot be changed by a correction")
     errors.raise_if_any()
     values = {name: getattr(entry, name) for name in editable} | changes
-    replacement = model(organization=entry.organization, patient=entry.patient,
-                        created_by=actor.user, replaces=entry, **values)
+    replacement = model(
+        organization=entry.organization,
+        patient=entry.patient,
+        created_by=actor.user,
+        replaces=entry,
+        **values,
+    )
     if isinstance(replacement, Problem):
         _check_problem_code(replacement, errors)
     full_clean(replacement, errors, exclude=["organization", "created_by", "patient", "replaces"])
@@ -228,43 +266,66 @@ def correct_entry(*, actor: Actor, entry: ClinicalEntry, changes: dict[str, Any]
         _void(actor, entry, f"corrected: {reason}")
         replacement.save()
         audit.record_for_actor(
-            actor, action=Action.UPDATE, patient_id=entry.patient_id,
-            resource_type=model.__name__, resource_id=replacement.pk,
+            actor,
+            action=Action.UPDATE,
+            patient_id=entry.patient_id,
+            resource_type=model.__name__,
+            resource_id=replacement.pk,
             detail={
                 "replaces": entry.pk,
                 "reason": reason,
-                "changes": {k: {"old": str(getattr(entry, k)), "new": str(v)}
-                            for k, v in changes.items() if getattr(entry, k) != v},
+                "changes": {
+                    k: {"old": str(getattr(entry, k)), "new": str(v)}
+                    for k, v in changes.items()
+                    if getattr(entry, k) != v
+                },
             },
         )
     return replacement
 
 
 def _active_no_known(patient: Patient) -> list[Allergy]:
-    return list(Allergy.objects.filter(patient=patient, kind=Allergy.Kind.NO_KNOWN,
-                                       voided_at__isnull=True))
+    return list(
+        Allergy.objects.filter(patient=patient, kind=Allergy.Kind.NO_KNOWN, voided_at__isnull=True)
+    )
 
 
 def record_no_known_allergies(*, actor: Actor, patient: Patient) -> Allergy:
     """The explicit statement that the patient has no known allergies."""
     errors = FieldErrors()
-    active = Allergy.objects.filter(patient=patient, voided_at__isnull=True,
-                                    status=Allergy.Status.ACTIVE).exclude(kind=Allergy.Kind.NO_KNOWN)
+    active = Allergy.objects.filter(
+        patient=patient, voided_at__isnull=True, status=Allergy.Status.ACTIVE
+    ).exclude(kind=Allergy.Kind.NO_KNOWN)
     if active.exists():
-        errors.add("kind", "the patient has active allergies on file; "
-                           "mark them inactive or void them first")
+        errors.add(
+            "kind",
+            "the patient has active allergies on file; mark them inactive or void them first",
+        )
     if _active_no_known(patient):
         errors.add("kind", "no known allergies is already recorded")
     errors.raise_if_any()
-    entry = Allergy(**_entry_base(actor, patient), kind=Allergy.Kind.NO_KNOWN,
-                    substance="No known allergies", substance_code="716186003")
+    entry = Allergy(
+        **_entry_base(actor, patient),
+        kind=Allergy.Kind.NO_KNOWN,
+        substance="No known allergies",
+        substance_code="716186003",
+    )
     return _create_entry(actor, entry, FieldErrors())
 
 
 def add_allergy(
-    *, actor: Actor, patient: Patient, substance: str, kind: str = Allergy.Kind.ALLERGY,
-    category: str = "", substance_code: str = "", reaction: str = "", severity: str = "",
-    status: str = Allergy.Status.ACTIVE, onset_date: date | None = None, note: str = "",
+    *,
+    actor: Actor,
+    patient: Patient,
+    substance: str,
+    kind: str = Allergy.Kind.ALLERGY,
+    category: str = "",
+    substance_code: str = "",
+    reaction: str = "",
+    severity: str = "",
+    status: str = Allergy.Status.ACTIVE,
+    onset_date: date | None = None,
+    note: str = "",
 ) -> Allergy:
     errors = FieldErrors()
     if kind == Allergy.Kind.NO_KNOWN:
@@ -274,25 +335,47 @@ def add_allergy(
         errors.add("substance", "is required")
     if onset_date and onset_date > clock.today():
         errors.add("onset_date", "cannot be in the future")
-    entry = Allergy(**_entry_base(actor, patient), kind=kind, category=category,
-                    substance=substance, substance_code=substance_code.strip(),
-                    reaction=reaction.strip(), severity=severity, status=status,
-                    onset_date=onset_date, note=note.strip())
+    entry = Allergy(
+        **_entry_base(actor, patient),
+        kind=kind,
+        category=category,
+        substance=substance,
+        substance_code=substance_code.strip(),
+        reaction=reaction.strip(),
+        severity=severity,
+        status=status,
+        onset_date=onset_date,
+        note=note.strip(),
+    )
     full_clean(entry, errors, exclude=["organization", "created_by", "patient"])
     errors.raise_if_any()
     with transaction.atomic():
         for statement in _active_no_known(patient):
             _void(actor, statement, f"allergy recorded: {substance}")
-            audit.record_for_actor(actor, action=Action.VOID, patient_id=patient.pk,
-                                   resource_type="Allergy", resource_id=statement.pk,
-                                   detail={"reason": "allergy recorded"})
+            audit.record_for_actor(
+                actor,
+                action=Action.VOID,
+                patient_id=patient.pk,
+                resource_type="Allergy",
+                resource_id=statement.pk,
+                detail={"reason": "allergy recorded"},
+            )
         return _create_entry(actor, entry, errors)
 
 
 def add_medication(
-    *, actor: Actor, patient: Patient, medication: str, rxnorm_code: str = "", dose: str = "",
-    route: str = "", frequency: str = "", status: str = MedicationStatement.Status.ACTIVE,
-    start_date: date | None = None, end_date: date | None = None, prescriber: str = "",
+    *,
+    actor: Actor,
+    patient: Patient,
+    medication: str,
+    rxnorm_code: str = "",
+    dose: str = "",
+    route: str = "",
+    frequency: str = "",
+    status: str = MedicationStatement.Status.ACTIVE,
+    start_date: date | None = None,
+    end_date: date | None = None,
+    prescriber: str = "",
     note: str = "",
 ) -> MedicationStatement:
     errors = FieldErrors()
@@ -303,11 +386,19 @@ def add_medication(
         errors.add("rxnorm_code", "an RxNorm code is digits only")
     if start_date and end_date and end_date < start_date:
         errors.add("end_date", "cannot be before the start date")
-    entry = MedicationStatement(**_entry_base(actor, patient), medication=medication,
-                                rxnorm_code=rxnorm_code.strip(), dose=dose.strip(),
-                                route=route.strip(), frequency=frequency.strip(), status=status,
-                                start_date=start_date, end_date=end_date,
-                                prescriber=prescriber.strip(), note=note.strip())
+    entry = MedicationStatement(
+        **_entry_base(actor, patient),
+        medication=medication,
+        rxnorm_code=rxnorm_code.strip(),
+        dose=dose.strip(),
+        route=route.strip(),
+        frequency=frequency.strip(),
+        status=status,
+        start_date=start_date,
+        end_date=end_date,
+        prescriber=prescriber.strip(),
+        note=note.strip(),
+    )
     return _create_entry(actor, entry, errors)
 
 
@@ -315,12 +406,16 @@ def reconcile_medications(*, actor: Actor, patient: Patient) -> int:
     """Mark every active medication-list entry as reviewed with the patient now."""
     now = clock.now()
     with transaction.atomic():
-        count = MedicationStatement.objects.filter(
-            patient=patient, voided_at__isnull=True
-        ).update(reconciled_at=now, reconciled_by=actor.user)
-        audit.record_for_actor(actor, action=Action.UPDATE, patient_id=patient.pk,
-                               resource_type="MedicationStatement",
-                               detail={"reconciled": count})
+        count = MedicationStatement.objects.filter(patient=patient, voided_at__isnull=True).update(
+            reconciled_at=now, reconciled_by=actor.user
+        )
+        audit.record_for_actor(
+            actor,
+            action=Action.UPDATE,
+            patient_id=patient.pk,
+            resource_type="MedicationStatement",
+            detail={"reconciled": count},
+        )
     return count
 
 
@@ -341,14 +436,26 @@ def _check_problem_code(entry: Problem | HistoryEntry, errors: FieldErrors) -> N
 
 
 def add_problem(
-    *, actor: Actor, patient: Patient, icd10_code: str, description: str = "",
-    status: str = Problem.Status.ACTIVE, onset_date: date | None = None,
-    resolved_date: date | None = None, note: str = "",
+    *,
+    actor: Actor,
+    patient: Patient,
+    icd10_code: str,
+    description: str = "",
+    status: str = Problem.Status.ACTIVE,
+    onset_date: date | None = None,
+    resolved_date: date | None = None,
+    note: str = "",
 ) -> Problem:
     errors = FieldErrors()
-    entry = Problem(**_entry_base(actor, patient), icd10_code=normalize_icd10(icd10_code),
-                    description=" ".join(description.split()), status=status,
-                    onset_date=onset_date, resolved_date=resolved_date, note=note.strip())
+    entry = Problem(
+        **_entry_base(actor, patient),
+        icd10_code=normalize_icd10(icd10_code),
+        description=" ".join(description.split()),
+        status=status,
+        onset_date=onset_date,
+        resolved_date=resolved_date,
+        note=note.strip(),
+    )
     _check_problem_code(entry, errors)
     if onset_date and onset_date > clock.today():
         errors.add("onset_date", "cannot be in the future")
@@ -358,21 +465,36 @@ def add_problem(
 
 
 def add_history(
-    *, actor: Actor, patient: Patient, kind: str, description: str = "", icd10_code: str = "",
-    relative: str = "", tobacco_status: str = "", occurred: str = "", note: str = "",
+    *,
+    actor: Actor,
+    patient: Patient,
+    kind: str,
+    description: str = "",
+    icd10_code: str = "",
+    relative: str = "",
+    tobacco_status: str = "",
+    occurred: str = "",
+    note: str = "",
 ) -> HistoryEntry:
     errors = FieldErrors()
-    entry = HistoryEntry(**_entry_base(actor, patient), kind=kind,
-                         description=" ".join(description.split()),
-                         icd10_code=normalize_icd10(icd10_code) if icd10_code.strip() else "",
-                         relative=relative.strip(), tobacco_status=tobacco_status,
-                         occurred=occurred.strip(), note=note.strip())
+    entry = HistoryEntry(
+        **_entry_base(actor, patient),
+        kind=kind,
+        description=" ".join(description.split()),
+        icd10_code=normalize_icd10(icd10_code) if icd10_code.strip() else "",
+        relative=relative.strip(),
+        tobacco_status=tobacco_status,
+        occurred=occurred.strip(),
+        note=note.strip(),
+    )
     if kind == HistoryEntry.Kind.TOBACCO:
         if not tobacco_status:
             errors.add("tobacco_status", "is required for tobacco use")
         else:
-            entry.description = entry.description or HistoryEntry(
-                tobacco_status=tobacco_status).get_tobacco_status_display()
+            entry.description = (
+                entry.description
+                or HistoryEntry(tobacco_status=tobacco_status).get_tobacco_status_display()
+            )
     elif tobacco_status:
         errors.add("tobacco_status", "belongs on a tobacco-use entry only")
     if kind == HistoryEntry.Kind.FAMILY and not entry.relative:
@@ -381,8 +503,9 @@ def add_history(
     with transaction.atomic():
         if kind == HistoryEntry.Kind.TOBACCO and not errors.errors:
             # One current tobacco status: the previous one is kept, voided as superseded.
-            for old in HistoryEntry.objects.filter(patient=patient, kind=HistoryEntry.Kind.TOBACCO,
-                                                   voided_at__isnull=True):
+            for old in HistoryEntry.objects.filter(
+                patient=patient, kind=HistoryEntry.Kind.TOBACCO, voided_at__isnull=True
+            ):
                 _void(actor, old, "superseded by a newer tobacco status")
         return _create_entry(actor, entry, errors)
 
@@ -394,17 +517,26 @@ def get_or_create_payer(*, actor: Actor, name: str, payer_code: str = "") -> Pay
         errors.add("payer", "is required")
     errors.raise_if_any()
     payer, _ = Payer.objects.get_or_create(
-        organization=actor.organization, name=name,
+        organization=actor.organization,
+        name=name,
         defaults={"payer_code": payer_code.strip(), "created_by": actor.user},
     )
     return payer
 
 
 def add_coverage(
-    *, actor: Actor, patient: Patient, payer: Payer, member_id: str, plan_name: str = "",
-    group_number: str = "", priority: int = Coverage.Priority.PRIMARY,
-    relationship: str = Coverage.Relationship.SELF, subscriber_name: str = "",
-    subscriber_birth_date: date | None = None, start_date: date | None = None,
+    *,
+    actor: Actor,
+    patient: Patient,
+    payer: Payer,
+    member_id: str,
+    plan_name: str = "",
+    group_number: str = "",
+    priority: int = Coverage.Priority.PRIMARY,
+    relationship: str = Coverage.Relationship.SELF,
+    subscriber_name: str = "",
+    subscriber_birth_date: date | None = None,
+    start_date: date | None = None,
     end_date: date | None = None,
 ) -> Coverage:
     errors = FieldErrors()
@@ -425,13 +557,23 @@ def add_coverage(
     if end_date is None or end_date >= clock.today():
         taken = taken.filter(end_date__isnull=True) | taken.filter(end_date__gte=clock.today())
         if taken.exists():
-            errors.add("priority", f"the patient already has active "
-                                   f"{Coverage.Priority(priority).label.lower()} coverage; "
-                                   "end or void it first")
-    entry = Coverage(**_entry_base(actor, patient), payer=payer, member_id=member_id,
-                     plan_name=plan_name.strip(), group_number=group_number.strip(),
-                     priority=priority, relationship=relationship,
-                     subscriber_name=subscriber_name.strip(),
-                     subscriber_birth_date=subscriber_birth_date, start_date=start_date,
-                     end_date=end_date)
+            errors.add(
+                "priority",
+                f"the patient already has active "
+                f"{Coverage.Priority(priority).label.lower()} coverage; "
+                "end or void it first",
+            )
+    entry = Coverage(
+        **_entry_base(actor, patient),
+        payer=payer,
+        member_id=member_id,
+        plan_name=plan_name.strip(),
+        group_number=group_number.strip(),
+        priority=priority,
+        relationship=relationship,
+        subscriber_name=subscriber_name.strip(),
+        subscriber_birth_date=subscriber_birth_date,
+        start_date=start_date,
+        end_date=end_date,
+    )
     return _create_entry(actor, entry, errors, exclude=["payer"])

@@ -16,12 +16,15 @@ urlpatterns = [
     path("<int:pk>/allergies/add/", views.add_allergy, name="add_allergy"),
     path("<int:pk>/allergies/none-known/", views.no_known_allergies, name="no_known_allergies"),
     path("<int:pk>/medications/add/", views.add_medication, name="add_medication"),
-    path("<int:pk>/medications/reconcile/", views.reconcile_medications,
-         name="reconcile_medications"),
+    path(
+        "<int:pk>/medications/reconcile/", views.reconcile_medications, name="reconcile_medications"
+    ),
     path("<int:pk>/problems/add/", views.add_problem, name="add_problem"),
     path("<int:pk>/history/add/", views.add_history, name="add_history"),
-    path("<int:pk>/<slug:section_key>/<int:entry_id>/correct/", views.correct_entry,
-         name="correct_entry"),
-    path("<int:pk>/<slug:section_key>/<int:entry_id>/void/", views.void_entry,
-         name="void_entry"),
+    path(
+        "<int:pk>/<slug:section_key>/<int:entry_id>/correct/",
+        views.correct_entry,
+        name="correct_entry",
+    ),
+    path("<int:pk>/<slug:section_key>/<int:entry_id>/void/", views.void_entry, name="void_entry"),
 ]

@@ -50,6 +50,7 @@ INVALID = 422
 
 # --- the chart's sections ----------------------------------------------------------------------
 
+
 def _add_allergy(actor: Actor, patient: Patient, data: dict[str, Any]) -> Any:
     return services.add_allergy(actor=actor, patient=patient, **data)
 
@@ -70,8 +71,9 @@ def _add_coverage(actor: Actor, patient: Patient, data: dict[str, Any]) -> Any:
     data = dict(data)
     # One transaction: a payer created for a coverage that is then refused is not kept.
     with transaction.atomic():
-        payer = services.get_or_create_payer(actor=actor, name=data.pop("payer_name"),
-                                             payer_code=data.pop("payer_code"))
+        payer = services.get_or_create_payer(
+            actor=actor, name=data.pop("payer_name"), payer_code=data.pop("payer_code")
+        )
         return services.add_coverage(actor=actor, patient=patient, payer=payer, **data)
 
 
@@ -94,16 +96,45 @@ class Section:
 SECTIONS: dict[str, Section] = {
     section.key: section
     for section in (
-        Section("coverage", "Insurance coverage", Coverage, "coverage", "active_coverages",
-                CoverageForm, _add_coverage),
-        Section("allergies", "Allergies", Allergy, "allergy", "active_allergies",
-                AllergyForm, _add_allergy),
-        Section("medications", "Medications", MedicationStatement, "medicationstatement",
-                "active_medications", MedicationForm, _add_medication),
-        Section("problems", "Problems", Problem, "problem", "active_problems",
-                ProblemForm, _add_problem),
-        Section("history", "History", HistoryEntry, "historyentry", "active_history",
-                HistoryForm, _add_history),
+        Section(
+            "coverage",
+            "Insurance coverage",
+            Coverage,
+            "coverage",
+            "active_coverages",
+            CoverageForm,
+            _add_coverage,
+        ),
+        Section(
+            "allergies",
+            "Allergies",
+            Allergy,
+            "allergy",
+            "active_allergies",
+            AllergyForm,
+            _add_allergy,
+        ),
+        Section(
+            "medications",
+            "Medications",
+            MedicationStatement,
+            "medicationstatement",
+            "active_medications",
+            MedicationForm,
+            _add_medication,
+        ),
+        Section(
+            "problems", "Problems", Problem, "problem", "active_problems", ProblemForm, _add_problem
+        ),
+        Section(
+            "history",
+            "History",
+            HistoryEntry,
+            "historyentry",
+            "active_history",
+            HistoryForm,
+            _add_history,
+        ),
     )
 }
 
@@ -117,6 +148,7 @@ def _section(key: str) -> Section:
 
 # --- helpers -----------------------------------------------------------------------------------
 
+
 def _chart(request: HttpRequest, pk: int) -> Patient:
     """The organization's patient with every chart list, or 404 (another organization's too)."""
     try:
@@ -126,8 +158,13 @@ def _chart(request: HttpRequest, pk: int) -> Patient:
 
 
 def _audit_view(request: HttpRequest, patient: Patient, **detail: Any) -> None:
-    record_read(request, patient_id=patient.pk, resource_type="Patient", resource_id=patient.pk,
-                detail=detail or None)
+    record_read(
+        request,
+        patient_id=patient.pk,
+        resource_type="Patient",
+        resource_id=patient.pk,
+        detail=detail or None,
+    )
 
 
 def _entry(patient: Patient, section: Section, entry_id: int) -> Any:
@@ -158,23 +195,31 @@ def _chart_context(patient: Patient, **extra: Any) -> dict[str, Any]:
     return context
 
 
-def _render_section(request: HttpRequest, patient: Patient, key: str, *, status: int = 200,
-                    with_banner: bool = False, **extra: Any) -> HttpResponse:
+def _render_section(
+    request: HttpRequest,
+    patient: Patient,
+    key: str,
+    *,
+    status: int = 200,
+    with_banner: bool = False,
+    **extra: Any,
+) -> HttpResponse:
     """The htmx answer: the section again (and the banner, out of band, when it may change)."""
     context = _chart_context(patient, **extra)
     html = render_to_string(f"patients/chart.html#{key}", context, request=request)
     if with_banner:
-        html += render_to_string("patients/banner.html", {**context, "oob": True},
-                                 request=request)
+        html += render_to_string("patients/banner.html", {**context, "oob": True}, request=request)
     return HttpResponse(html, status=status)
 
 
-def _after_write(request: HttpRequest, pk: int, key: str, message: str,
-                 *, with_banner: bool = False) -> HttpResponse:
+def _after_write(
+    request: HttpRequest, pk: int, key: str, message: str, *, with_banner: bool = False
+) -> HttpResponse:
     if request.htmx:  # type: ignore[attr-defined]
         patient = _chart(request, pk)
-        return _render_section(request, patient, key, with_banner=with_banner,
-                               section_notices={key: message})
+        return _render_section(
+            request, patient, key, with_banner=with_banner, section_notices={key: message}
+        )
     messages.success(request, message)
     return redirect(reverse("patients:chart", args=[pk]) + f"#section-{key}")
 
@@ -184,8 +229,7 @@ def _refused(request: HttpRequest, patient: Patient, key: str, **extra: Any) -> 
     if request.htmx:  # type: ignore[attr-defined]
         return _render_section(request, patient, key, status=INVALID, **extra)
     _audit_view(request, patient)
-    return render(request, "patients/chart.html", _chart_context(patient, **extra),
-                  status=INVALID)
+    return render(request, "patients/chart.html", _chart_context(patient, **extra), status=INVALID)
 
 
 def _details(form: PatientForm) -> services.PatientDetails:
@@ -195,6 +239,7 @@ def _details(form: PatientForm) -> services.PatientDetails:
 
 
 # --- search ------------------------------------------------------------------------------------
+
 
 @require_GET
 @require_perms("patients.view_patient")
@@ -206,12 +251,20 @@ def search(request: HttpRequest) -> HttpResponse:
         today = clock.today()
         found = selectors.search_patients(request.organization, query)  # type: ignore
         results = [
-            {"patient": p, "age": p.age_on(today),
-             "phone": format_phone(p.phone_mobile or p.phone_home)}
+            {
+                "patient": p,
+                "age": p.age_on(today),
+                "phone": format_phone(p.phone_mobile or p.phone_home),
+            }
             for p in found
         ]
-        record_read(request, patient_id=None, resource_type="Patient", action=Action.SEARCH,
-                    detail={"query": query, "results": len(results)})
+        record_read(
+            request,
+            patient_id=None,
+            resource_type="Patient",
+            action=Action.SEARCH,
+            detail={"query": query, "results": len(results)},
+        )
     context = {"q": query, "results": results}
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "core/home.html#results", context)
@@ -233,6 +286,7 @@ def icd10_search(request: HttpRequest) -> HttpResponse:
 
 # --- register and demographics -----------------------------------------------------------------
 
+
 @require_http_methods(["GET", "POST"])
 @require_perms("patients.add_patient")
 def register(request: HttpRequest) -> HttpResponse:
@@ -241,13 +295,13 @@ def register(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                patient = services.register_patient(actor=Actor.from_request(request),
-                                                    details=_details(form))
+                patient = services.register_patient(
+                    actor=Actor.from_request(request), details=_details(form)
+                )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
-                messages.success(request, f"Registered {patient.display_name}, "
-                                          f"MRN {patient.mrn}.")
+                messages.success(request, f"Registered {patient.display_name}, MRN {patient.mrn}.")
                 return redirect("patients:chart", pk=patient.pk)
         status = INVALID
     return render(request, "patients/register.html", {"form": form}, status=status)
@@ -258,14 +312,16 @@ def register(request: HttpRequest) -> HttpResponse:
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _chart(request, pk)
     initial = PatientForm.initial_from(
-        {name: getattr(patient, name) for name in services.DEMOGRAPHIC_FIELDS})
+        {name: getattr(patient, name) for name in services.DEMOGRAPHIC_FIELDS}
+    )
     form = PatientForm(request.POST or None, initial=initial)
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.update_patient(actor=Actor.from_request(request), patient=patient,
-                                        details=_details(form))
+                services.update_patient(
+                    actor=Actor.from_request(request), patient=patient, details=_details(form)
+                )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
@@ -278,6 +334,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --- the chart ---------------------------------------------------------------------------------
+
 
 @require_GET
 @require_perms("patients.view_patient")
@@ -295,7 +352,8 @@ def voided(request: HttpRequest, pk: int) -> HttpResponse:
     lists = selectors.voided_entries(request.organization, patient.pk)  # type: ignore
     user: Any = request.user
     shown = [
-        (SECTIONS[key], lists[key]) for key in SECTIONS
+        (SECTIONS[key], lists[key])
+        for key in SECTIONS
         if user.has_perm(SECTIONS[key].perm("view")) and key != "coverage"
     ]
     if user.has_perm("patients.view_coverage"):
@@ -307,9 +365,13 @@ def voided(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "patients/voided.html", context)
 
 
-ADD_LABELS = {"coverage": "Add coverage", "allergies": "Add allergy",
-              "medications": "Add medication", "problems": "Add problem",
-              "history": "Add history"}
+ADD_LABELS = {
+    "coverage": "Add coverage",
+    "allergies": "Add allergy",
+    "medications": "Add medication",
+    "problems": "Add problem",
+    "history": "Add history",
+}
 
 
 def _add_view(key: str) -> Callable[[HttpRequest, int], HttpResponse]:
@@ -321,8 +383,11 @@ def _add_view(key: str) -> Callable[[HttpRequest, int], HttpResponse]:
         patient = _chart(request, pk)
         if request.method == "GET":  # the empty form: loaded into the chart, or on its own page
             context = _patient_context(patient) | {
-                "form": section.form_class(auto_id=f"{key}_%s"), "key": key,
-                "action": request.path, "summary": ADD_LABELS[key]}
+                "form": section.form_class(auto_id=f"{key}_%s"),
+                "key": key,
+                "action": request.path,
+                "summary": ADD_LABELS[key],
+            }
             if request.htmx:  # type: ignore[attr-defined]
                 return render(request, "patients/add_form.html#form", context)
             _audit_view(request, patient, page=f"add {key}")
@@ -334,8 +399,13 @@ def _add_view(key: str) -> Callable[[HttpRequest, int], HttpResponse]:
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
-                return _after_write(request, pk, key, f"{section.title}: entry added.",
-                                    with_banner=key == "allergies")
+                return _after_write(
+                    request,
+                    pk,
+                    key,
+                    f"{section.title}: entry added.",
+                    with_banner=key == "allergies",
+                )
         return _refused(request, patient, key, forms={key: form})
 
     view.__name__ = view.__qualname__ = f"add_{key}"
@@ -358,10 +428,13 @@ def no_known_allergies(request: HttpRequest, pk: int) -> HttpResponse:
         services.record_no_known_allergies(actor=Actor.from_request(request), patient=patient)
     except ValidationError as exc:
         errors = [m for msgs in exc.message_dict.values() for m in msgs]
-        return _refused(request, patient, "allergies",
-                        section_errors={"allergies": [e[:1].upper() + e[1:] for e in errors]})
-    return _after_write(request, pk, "allergies", "No known allergies recorded.",
-                        with_banner=True)
+        return _refused(
+            request,
+            patient,
+            "allergies",
+            section_errors={"allergies": [e[:1].upper() + e[1:] for e in errors]},
+        )
+    return _after_write(request, pk, "allergies", "No known allergies recorded.", with_banner=True)
 
 
 @require_POST
@@ -370,42 +443,49 @@ def reconcile_medications(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _chart(request, pk)
     count = services.reconcile_medications(actor=Actor.from_request(request), patient=patient)
     noun = "entry" if count == 1 else "entries"
-    return _after_write(request, pk, "medications",
-                        f"Medication list reconciled with the patient ({count} {noun}).")
+    return _after_write(
+        request, pk, "medications", f"Medication list reconciled with the patient ({count} {noun})."
+    )
 
 
 # --- correct and void one entry ----------------------------------------------------------------
+
 
 def _check_perm(request: HttpRequest, perm: str) -> None:
     """Run the permission decorator's check (and its audit) for a permission known at run time."""
     require_perms("patients.view_patient", perm)(lambda request: HttpResponse())(request)
 
 
-def _correction_initial(section: Section, entry: Any, form_class: type[ServiceForm]
-                        ) -> dict[str, Any]:
-    initial = {name: getattr(entry, name) for name in form_class.base_fields
-               if hasattr(entry, name) and name != "reason"}
+def _correction_initial(
+    section: Section, entry: Any, form_class: type[ServiceForm]
+) -> dict[str, Any]:
+    initial = {
+        name: getattr(entry, name)
+        for name in form_class.base_fields
+        if hasattr(entry, name) and name != "reason"
+    }
     if section.key == "coverage":
         initial["payer_name"] = entry.payer.name
         initial["payer_code"] = entry.payer.payer_code
     return initial
 
 
-def _changes(request: HttpRequest, section: Section, entry: Any, data: dict[str, Any]
-             ) -> dict[str, Any]:
+def _changes(
+    request: HttpRequest, section: Section, entry: Any, data: dict[str, Any]
+) -> dict[str, Any]:
     data = dict(data)
     data.pop("reason", None)
     if section.key == "coverage":
         name, code = data.pop("payer_name"), data.pop("payer_code")
         if name != entry.payer.name:
             data["payer"] = services.get_or_create_payer(
-                actor=Actor.from_request(request), name=name, payer_code=code)
+                actor=Actor.from_request(request), name=name, payer_code=code
+            )
     return {name: value for name, value in data.items() if getattr(entry, name) != value}
 
 
 @require_http_methods(["GET", "POST"])
-def correct_entry(request: HttpRequest, pk: int, section_key: str, entry_id: int
-                  ) -> HttpResponse:
+def correct_entry(request: HttpRequest, pk: int, section_key: str, entry_id: int) -> HttpResponse:
     """Correct an entry: the old one is voided and kept, the corrected copy replaces it."""
     section = _section(section_key)
     _check_perm(request, section.perm("change"))
@@ -413,8 +493,9 @@ def correct_entry(request: HttpRequest, pk: int, section_key: str, entry_id: int
     entry = _entry(patient, section, entry_id)
     form_class = correction_form(section.form_class)
     prefix = f"c{entry.pk}"
-    form = form_class(request.POST or None, prefix=prefix,
-                      initial=_correction_initial(section, entry, form_class))
+    form = form_class(
+        request.POST or None, prefix=prefix, initial=_correction_initial(section, entry, form_class)
+    )
     context = _patient_context(patient) | {"form": form, "entry": entry, "section": section}
     if request.method == "POST":
         if form.is_valid():
@@ -423,16 +504,26 @@ def correct_entry(request: HttpRequest, pk: int, section_key: str, entry_id: int
                     changes = _changes(request, section, entry, form.cleaned_data)
                     if not changes:
                         raise ValidationError("nothing was changed; edit a field, or cancel")
-                    services.correct_entry(actor=Actor.from_request(request), entry=entry,
-                                           changes=changes, reason=form.cleaned_data["reason"])
+                    services.correct_entry(
+                        actor=Actor.from_request(request),
+                        entry=entry,
+                        changes=changes,
+                        reason=form.cleaned_data["reason"],
+                    )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
-                return _after_write(request, pk, section.key, f"{section.title}: entry corrected.",
-                                    with_banner=section.key == "allergies")
+                return _after_write(
+                    request,
+                    pk,
+                    section.key,
+                    f"{section.title}: entry corrected.",
+                    with_banner=section.key == "allergies",
+                )
         if request.htmx:  # type: ignore[attr-defined]
-            response = render(request, "patients/correct.html#correct_form", context,
-                              status=INVALID)
+            response = render(
+                request, "patients/correct.html#correct_form", context, status=INVALID
+            )
             return reswap(retarget(response, f"#edit-{section.key}-{entry.pk}"), "innerHTML")
         return render(request, "patients/correct.html", context, status=INVALID)
     _audit_view(request, patient, page="correct", entry=f"{section.key}/{entry.pk}")
@@ -453,17 +544,24 @@ def void_entry(request: HttpRequest, pk: int, section_key: str, entry_id: int) -
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.void_entry(actor=Actor.from_request(request), entry=entry,
-                                    reason=form.cleaned_data["reason"])
+                services.void_entry(
+                    actor=Actor.from_request(request),
+                    entry=entry,
+                    reason=form.cleaned_data["reason"],
+                )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
-                return _after_write(request, pk, section.key, f"{section.title}: entry voided.",
-                                    with_banner=section.key == "allergies")
+                return _after_write(
+                    request,
+                    pk,
+                    section.key,
+                    f"{section.title}: entry voided.",
+                    with_banner=section.key == "allergies",
+                )
         if request.htmx:  # type: ignore[attr-defined]
             response = render(request, "patients/void.html#void_form", context, status=INVALID)
             return reswap(retarget(response, f"#void-{section.key}-{entry.pk}"), "innerHTML")
         return render(request, "patients/void.html", context, status=INVALID)
     _audit_view(request, patient, page="void", entry=f"{section.key}/{entry.pk}")
     return render(request, "patients/void.html", context)
-

@@ -56,8 +56,9 @@ def occurrences(rule: Rule, range_start: date, range_end: date) -> Iterator[Inte
         return
     text = rule.rrule[6:] if rule.rrule.upper().startswith("RRULE:") else rule.rrule
     recurrence = rrulestr(text, dtstart=datetime.combine(rule.starts_on, time(0)))
-    for day in recurrence.between(datetime.combine(first, time(0)),
-                                  datetime.combine(last, time(23, 59, 59)), inc=True):
+    for day in recurrence.between(
+        datetime.combine(first, time(0)), datetime.combine(last, time(23, 59, 59)), inc=True
+    ):
         start = datetime.combine(day.date(), rule.start_time, tzinfo=zone)
         if rule.end_time <= rule.start_time:  # whole day when end is not after start
             end = datetime.combine(day.date() + timedelta(days=1), time(0), tzinfo=zone)
@@ -105,13 +106,19 @@ def working_intervals(rules: list[Rule], range_start: date, range_end: date) -> 
     return subtract(open_, closed)
 
 
-def free_intervals(rules: list[Rule], busy: list[Interval], range_start: date,
-                   range_end: date) -> list[Interval]:
+def free_intervals(
+    rules: list[Rule], busy: list[Interval], range_start: date, range_end: date
+) -> list[Interval]:
     return subtract(working_intervals(rules, range_start, range_end), merge(busy))
 
 
-def slots(free: list[Interval], duration: timedelta, *, step: timedelta | None = None,
-          not_before: datetime | None = None) -> Iterator[Interval]:
+def slots(
+    free: list[Interval],
+    duration: timedelta,
+    *,
+    step: timedelta | None = None,
+    not_before: datetime | None = None,
+) -> Iterator[Interval]:
     """Cut free time into slots of `duration`, on a grid of `step` (default: the duration,
     at most 15 minutes) from the start of each free interval."""
     step = step or min(duration, timedelta(minutes=15))

@@ -43,9 +43,16 @@ VISIT_TYPES = [  # (name, minutes, colour, room type, overbook)
     ("Lab draw", 10, "#a33b3b", "lab", True),
     ("EKG", 15, "#4a7fb0", "ekg", False),
 ]
-ROOMS = [("Exam 1", "exam"), ("Exam 2", "exam"), ("Exam 3", "exam"), ("Exam 4", "exam"),
-         ("Exam 5", "exam"), ("Exam 6", "exam"), ("Procedure", "procedure"),
-         ("Lab draw chair", "lab")]
+ROOMS = [
+    ("Exam 1", "exam"),
+    ("Exam 2", "exam"),
+    ("Exam 3", "exam"),
+    ("Exam 4", "exam"),
+    ("Exam 5", "exam"),
+    ("Exam 6", "exam"),
+    ("Procedure", "procedure"),
+    ("Lab draw chair", "lab"),
+]
 HOLIDAYS = [  # US clinic holidays as yearly rules
     ("New Year's Day", "FREQ=YEARLY;BYMONTH=1;BYMONTHDAY=1"),
     ("Memorial Day", "FREQ=YEARLY;BYMONTH=5;BYDAY=-1MO"),
@@ -54,9 +61,21 @@ HOLIDAYS = [  # US clinic holidays as yearly rules
     ("Thanksgiving", "FREQ=YEARLY;BYMONTH=11;BYDAY=4TH"),
     ("Christmas Day", "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25"),
 ]
-REASONS = ["Blood pressure check", "Cough and congestion", "Diabetes follow-up",
-           "Annual physical", "Knee pain", "Medication refill", "Rash", "Headaches",
-           "Flu shot", "Lab results", "Sore throat", "Back pain", "Dizziness"]
+REASONS = [
+    "Blood pressure check",
+    "Cough and congestion",
+    "Diabetes follow-up",
+    "Annual physical",
+    "Knee pain",
+    "Medication refill",
+    "Rash",
+    "Headaches",
+    "Flu shot",
+    "Lab results",
+    "Sore throat",
+    "Back pain",
+    "Dizziness",
+]
 
 
 def _clinic(org: Organization) -> Facility:
@@ -67,36 +86,70 @@ def build_schedule(org: Organization, *, seed: int = 20261122) -> None:
     """Providers, rooms, visit types, templates and holidays, plus a vitals history."""
     if Provider.objects.filter(organization=org).exists():
         return
-    actor = Actor.system(org, user=User.objects.filter(organization=org,
-                                                         username="manager").first())
+    actor = Actor.system(
+        org, user=User.objects.filter(organization=org, username="manager").first()
+    )
     clinic = _clinic(org)
     with transaction.atomic():
         for given, family, creds, specialty, body, username in PROVIDERS:
-            user = User.objects.filter(organization=org, username=username).first() \
-                if username else None
+            user = (
+                User.objects.filter(organization=org, username=username).first()
+                if username
+                else None
+            )
             provider = sched.create_provider(
-                actor=actor, family_name=family, given_name=given, credentials=creds,
-                specialty=specialty, npi=body + str(npi_check_digit(body)), facilities=[clinic],
-                user=user)
+                actor=actor,
+                family_name=family,
+                given_name=given,
+                credentials=creds,
+                specialty=specialty,
+                npi=body + str(npi_check_digit(body)),
+                facilities=[clinic],
+                user=user,
+            )
             for start, end in ((time(8), time(12)), (time(13), time(17))):
                 sched.add_availability_rule(
-                    actor=actor, provider=provider, facility=clinic,
-                    rrule="FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", start_time=start, end_time=end,
-                    starts_on=date(2026, 1, 1))
+                    actor=actor,
+                    provider=provider,
+                    facility=clinic,
+                    rrule="FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+                    start_time=start,
+                    end_time=end,
+                    starts_on=date(2026, 1, 1),
+                )
             for name, rule in HOLIDAYS:
                 sched.add_availability_rule(
-                    actor=actor, provider=provider, facility=clinic, kind="blocked", rrule=rule,
-                    start_time=time(0), end_time=time(0), starts_on=date(2026, 1, 1),
-                    reason=name)
+                    actor=actor,
+                    provider=provider,
+                    facility=clinic,
+                    kind="blocked",
+                    rrule=rule,
+                    start_time=time(0),
+                    end_time=time(0),
+                    starts_on=date(2026, 1, 1),
+                    reason=name,
+                )
         for order, (name, room_type) in enumerate(ROOMS):
-            sched.create_resource(actor=actor, facility=clinic, name=name, room_type=room_type,
-                                  sort_order=order)
-        sched.create_resource(actor=actor, facility=clinic, name="EKG cart",
-                              kind=Resource.Kind.EQUIPMENT, room_type="ekg", sort_order=99)
+            sched.create_resource(
+                actor=actor, facility=clinic, name=name, room_type=room_type, sort_order=order
+            )
+        sched.create_resource(
+            actor=actor,
+            facility=clinic,
+            name="EKG cart",
+            kind=Resource.Kind.EQUIPMENT,
+            room_type="ekg",
+            sort_order=99,
+        )
         for name, minutes, colour, room_type, overbook in VISIT_TYPES:
-            sched.create_appointment_type(actor=actor, name=name, duration_minutes=minutes,
-                                          color=colour, room_type=room_type,
-                                          allow_overbook=overbook)
+            sched.create_appointment_type(
+                actor=actor,
+                name=name,
+                duration_minutes=minutes,
+                color=colour,
+                room_type=room_type,
+                allow_overbook=overbook,
+            )
         _vitals_history(org, random.Random(seed))
 
 
@@ -105,35 +158,42 @@ def _vitals_history(org: Organization, rng: random.Random) -> None:
     mat = User.objects.get(organization=org, username="mat")
     actor = Actor.system(org, user=mat)
     now = clock.now()
-    patients = list(Patient.objects.for_org(org).filter(voided_at__isnull=True)
-                    .order_by("id")[::3])
+    patients = list(Patient.objects.for_org(org).filter(voided_at__isnull=True).order_by("id")[::3])
     for patient in patients:
         age = patient.age_on(now.date())
         base_sys = 112 + min(age, 80) * 0.45 + rng.uniform(-8, 12)
         weight = rng.uniform(55, 110) if age >= 18 else max(4, age * 3.2 + 3)
         height = rng.uniform(152, 190) if age >= 18 else min(175, 50 + age * 6.5)
         for visit in range(rng.randint(3, 6)):
-            taken = now - timedelta(days=30 * (visit * rng.randint(3, 6) + 1),
-                                    hours=rng.randint(0, 6))
+            taken = now - timedelta(
+                days=30 * (visit * rng.randint(3, 6) + 1), hours=rng.randint(0, 6)
+            )
             if taken.date() <= patient.birth_date:
                 continue
             systolic = int(base_sys + rng.uniform(-10, 10))
             entry = VitalsEntry(
-                systolic=Decimal(systolic), diastolic=Decimal(int(systolic * 0.62 +
-                                                                  rng.uniform(-6, 6))),
-                bp_position="sitting", bp_arm="left", bp_cuff_size="adult",
+                systolic=Decimal(systolic),
+                diastolic=Decimal(int(systolic * 0.62 + rng.uniform(-6, 6))),
+                bp_position="sitting",
+                bp_arm="left",
+                bp_cuff_size="adult",
                 heart_rate=Decimal(rng.randint(58, 96)),
                 respiratory_rate=Decimal(rng.randint(12, 20) if age >= 12 else 24),
                 temperature=Decimal(str(round(rng.uniform(97.5, 99.3), 1))),
-                temperature_unit="F", temperature_route="oral",
-                spo2=Decimal(rng.randint(94, 100)), weight=Decimal(str(round(weight, 1))),
-                weight_unit="kg", height=Decimal(str(round(height, 1))), height_unit="cm",
+                temperature_unit="F",
+                temperature_route="oral",
+                spo2=Decimal(rng.randint(94, 100)),
+                weight=Decimal(str(round(weight, 1))),
+                weight_unit="kg",
+                height=Decimal(str(round(height, 1))),
+                height_unit="cm",
                 pain=rng.choice([0, 0, 0, 1, 2, 3, 5]),
             )
             if age < 13:
                 entry.systolic = entry.diastolic = None
-            encounter_services.record_vitals(actor=actor, patient=patient, entry=entry,
-                                             taken_at=taken)
+            encounter_services.record_vitals(
+                actor=actor, patient=patient, entry=entry, taken_at=taken
+            )
 
 
 def _local(day: date, minutes: int, zone: str) -> datetime:
@@ -146,8 +206,12 @@ def ensure_today(org: Organization, *, seed: int | None = None) -> int:
     zone = clinic.time_zone
     today = clock.today(zone)
     start_of_day = _local(today, 0, zone)
-    if Appointment.objects.filter(organization=org, facility=clinic, start__gte=start_of_day,
-                                  start__lt=start_of_day + timedelta(days=1)).exists():
+    if Appointment.objects.filter(
+        organization=org,
+        facility=clinic,
+        start__gte=start_of_day,
+        start__lt=start_of_day + timedelta(days=1),
+    ).exists():
         return 0
     rng = random.Random(seed if seed is not None else today.toordinal())
     front = User.objects.get(organization=org, username="frontdesk")
@@ -156,12 +220,16 @@ def ensure_today(org: Organization, *, seed: int | None = None) -> int:
     nurse = Actor.system(org, user=mat)
     providers = list(Provider.objects.filter(organization=org).order_by("id"))
     types = {t.name: t for t in AppointmentType.objects.filter(organization=org)}
-    rooms = list(Resource.objects.filter(organization=org, facility=clinic,
-                                         kind=Resource.Kind.ROOM, room_type="exam")
-                 .order_by("sort_order"))
-    patients = list(Patient.objects.for_org(org).filter(voided_at__isnull=True,
-                                                        home_facility__isnull=True)
-                    .order_by("id"))
+    rooms = list(
+        Resource.objects.filter(
+            organization=org, facility=clinic, kind=Resource.Kind.ROOM, room_type="exam"
+        ).order_by("sort_order")
+    )
+    patients = list(
+        Patient.objects.for_org(org)
+        .filter(voided_at__isnull=True, home_facility__isnull=True)
+        .order_by("id")
+    )
     rng.shuffle(patients)
     now = clock.now()
     booked = 0
@@ -170,8 +238,11 @@ def ensure_today(org: Organization, *, seed: int | None = None) -> int:
         for p_index, provider in enumerate(providers):
             minute = 8 * 60
             while minute < 16 * 60 + 30 and patients:
-                kind = types[rng.choice(["Follow-up", "Follow-up", "Sick visit", "New patient",
-                                         "Annual physical"])]
+                kind = types[
+                    rng.choice(
+                        ["Follow-up", "Follow-up", "Sick visit", "New patient", "Annual physical"]
+                    )
+                ]
                 start = _local(today, minute, zone)
                 patient = patients.pop()
                 minute += kind.duration_minutes + rng.choice([0, 0, 10, 20])
@@ -179,18 +250,31 @@ def ensure_today(org: Organization, *, seed: int | None = None) -> int:
                     minute = 13 * 60
                 with clock.frozen(min(now, start - timedelta(days=3))):
                     appt = sched.book_appointment(
-                        actor=desk, override_availability=True,
-                        request=sched.BookingRequest(patient=patient, provider=provider,
-                                                     appointment_type=kind, start=start,
-                                                     facility=clinic,
-                                                     reason=rng.choice(REASONS)))
+                        actor=desk,
+                        override_availability=True,
+                        request=sched.BookingRequest(
+                            patient=patient,
+                            provider=provider,
+                            appointment_type=kind,
+                            start=start,
+                            facility=clinic,
+                            reason=rng.choice(REASONS),
+                        ),
+                    )
                 booked += 1
                 _move_along(appt, now, desk, nurse, free_rooms, rng, p_index)
     return booked
 
 
-def _move_along(appt: Appointment, now: datetime, desk: Actor, nurse: Actor,
-                free_rooms: list[Resource], rng: random.Random, p_index: int) -> None:
+def _move_along(
+    appt: Appointment,
+    now: datetime,
+    desk: Actor,
+    nurse: Actor,
+    free_rooms: list[Resource],
+    rng: random.Random,
+    p_index: int,
+) -> None:
     """Advance a visit as far as the clock says it would be by now, each step at its time."""
     age = (now - appt.start).total_seconds() / 60  # minutes since its start time
     if age < -10:
@@ -216,9 +300,13 @@ def _move_along(appt: Appointment, now: datetime, desk: Actor, nurse: Actor,
                 appt = sched.advance_flow(actor=nurse, appointment=appt, to=status, room=room)
                 _vitals_for(appt, nurse, rng)
             elif status == Status.ARRIVED:
-                appt = sched.advance_flow(actor=desk, appointment=appt, to=status,
-                                          copay_amount=Decimal(rng.choice([0, 20, 25, 30, 40])),
-                                          copay_collected=True)
+                appt = sched.advance_flow(
+                    actor=desk,
+                    appointment=appt,
+                    to=status,
+                    copay_amount=Decimal(rng.choice([0, 20, 25, 30, 40])),
+                    copay_collected=True,
+                )
             else:
                 appt = sched.advance_flow(actor=nurse, appointment=appt, to=status)
             if status == Status.DONE and room is not None:
@@ -232,11 +320,21 @@ def _vitals_for(appt: Appointment, nurse: Actor, rng: random.Random) -> None:
     systolic = rng.randint(184, 198) if severe else rng.randint(108, 146)
     diastolic = rng.randint(112, 126) if severe else int(systolic * 0.62)
     encounter_services.record_vitals(
-        actor=nurse, patient=appt.patient, encounter=encounter,
-        entry=VitalsEntry(systolic=Decimal(systolic), diastolic=Decimal(diastolic),
-                          bp_position="sitting", bp_arm="left", bp_cuff_size="adult",
-                          heart_rate=Decimal(rng.randint(60, 98)),
-                          respiratory_rate=Decimal(rng.randint(12, 20)),
-                          temperature=Decimal(str(round(rng.uniform(97.6, 100.8), 1))),
-                          temperature_unit="F", temperature_route="oral",
-                          spo2=Decimal(rng.randint(93, 100)), pain=rng.randint(0, 6)))
+        actor=nurse,
+        patient=appt.patient,
+        encounter=encounter,
+        entry=VitalsEntry(
+            systolic=Decimal(systolic),
+            diastolic=Decimal(diastolic),
+            bp_position="sitting",
+            bp_arm="left",
+            bp_cuff_size="adult",
+            heart_rate=Decimal(rng.randint(60, 98)),
+            respiratory_rate=Decimal(rng.randint(12, 20)),
+            temperature=Decimal(str(round(rng.uniform(97.6, 100.8), 1))),
+            temperature_unit="F",
+            temperature_route="oral",
+            spo2=Decimal(rng.randint(93, 100)),
+            pain=rng.randint(0, 6),
+        ),
+    )

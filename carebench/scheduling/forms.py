@@ -18,19 +18,33 @@ from carebench.patients.forms import DateField, LabelledForm, ServiceForm
 
 from .models import AppointmentType, Provider, Resource, RoomType
 
-WEEKDAYS = [("MO", "Mon"), ("TU", "Tue"), ("WE", "Wed"), ("TH", "Thu"), ("FR", "Fri"),
-            ("SA", "Sat"), ("SU", "Sun")]
+WEEKDAYS = [
+    ("MO", "Mon"),
+    ("TU", "Tue"),
+    ("WE", "Wed"),
+    ("TH", "Thu"),
+    ("FR", "Fri"),
+    ("SA", "Sat"),
+    ("SU", "Sun"),
+]
 
 
 def _time(label: str, *, required: bool = False) -> forms.TimeField:
-    return forms.TimeField(label=label, required=required,
-                           widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    return forms.TimeField(
+        label=label,
+        required=required,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
 
 
 def _color(label: str, initial: str) -> forms.CharField:
-    return forms.RegexField(label=label, regex=r"^#[0-9a-fA-F]{6}$", initial=initial,
-                            error_messages={"invalid": f"{label}: a colour such as #2f6f8f"},
-                            widget=forms.TextInput(attrs={"type": "color"}))
+    return forms.RegexField(
+        label=label,
+        regex=r"^#[0-9a-fA-F]{6}$",
+        initial=initial,
+        error_messages={"invalid": f"{label}: a colour such as #2f6f8f"},
+        widget=forms.TextInput(attrs={"type": "color"}),
+    )
 
 
 def facilities_of(organization: Organization) -> Any:
@@ -55,37 +69,54 @@ class BookForm(ServiceForm):
     """Who, what and where; then an open slot (or, with the provider, a time typed in)."""
 
     patient = forms.IntegerField(label="Patient", widget=forms.HiddenInput)
-    appointment_type = forms.ModelChoiceField(label="Appointment type",
-                                              queryset=AppointmentType.objects.none())
-    facility = forms.ModelChoiceField(label="Facility", queryset=Facility.objects.none(),
-                                      empty_label=None)
-    provider = forms.ModelChoiceField(label="Provider", queryset=Provider.objects.none(),
-                                      required=False, empty_label="Any provider")
+    appointment_type = forms.ModelChoiceField(
+        label="Appointment type", queryset=AppointmentType.objects.none()
+    )
+    facility = forms.ModelChoiceField(
+        label="Facility", queryset=Facility.objects.none(), empty_label=None
+    )
+    provider = forms.ModelChoiceField(
+        label="Provider",
+        queryset=Provider.objects.none(),
+        required=False,
+        empty_label="Any provider",
+    )
     date = DateField(label="On or after")
     slot = forms.CharField(label="Open slot", required=False, widget=forms.HiddenInput)
     start_time = _time("Or a time on that date")
-    reason = forms.CharField(label="Reason for visit", required=False, max_length=200,
-                             widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    reason = forms.CharField(
+        label="Reason for visit",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
     repeat = forms.BooleanField(label="Recurring visit", required=False)
-    every_weeks = forms.IntegerField(label="Every … weeks", min_value=1, max_value=8, initial=1,
-                                     required=False)
-    count = forms.IntegerField(label="Number of visits", min_value=2, max_value=52, initial=4,
-                               required=False)
-    override_availability = forms.BooleanField(label="Book outside the provider's availability",
-                                               required=False)
+    every_weeks = forms.IntegerField(
+        label="Every … weeks", min_value=1, max_value=8, initial=1, required=False
+    )
+    count = forms.IntegerField(
+        label="Number of visits", min_value=2, max_value=52, initial=4, required=False
+    )
+    override_availability = forms.BooleanField(
+        label="Book outside the provider's availability", required=False
+    )
 
     service_fields = {"start": "slot", "rrule": "repeat", "room": "slot"}
 
-    def __init__(self, *args: Any, organization: Organization, may_override: bool = False,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, organization: Organization, may_override: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["appointment_type"].queryset = AppointmentType.objects.for_org(
-            organization).filter(is_active=True)
+            organization
+        ).filter(is_active=True)
         self.fields["facility"].queryset = facilities_of(organization)
         self.fields["provider"].queryset = Provider.objects.for_org(organization).filter(
-            is_active=True)
+            is_active=True
+        )
         self.fields["patient"].error_messages["required"] = (
-            "Patient: is required; search and choose the patient")
+            "Patient: is required; search and choose the patient"
+        )
         if not may_override:
             del self.fields["override_availability"]
 
@@ -109,8 +140,11 @@ class BookForm(ServiceForm):
                 zone = ZoneInfo(data["facility"].time_zone)
                 data["start"] = datetime.combine(data["date"], data["start_time"], tzinfo=zone)
         else:
-            self.add_error("slot", "Open slot: find open slots and choose one "
-                                   "(or type a time and choose the provider)")
+            self.add_error(
+                "slot",
+                "Open slot: find open slots and choose one "
+                "(or type a time and choose the provider)",
+            )
         if data.get("repeat") and not data.get("count"):
             self.add_error("count", "Number of visits: is required for a recurring visit")
         return data
@@ -124,11 +158,13 @@ class RescheduleForm(LabelledForm):
     date = DateField(label="On or after")
     slot = forms.CharField(label="New time", required=False, widget=forms.HiddenInput)
     start_time = _time("Or a time on that date")
-    override_availability = forms.BooleanField(label="Book outside the provider's availability",
-                                               required=False)
+    override_availability = forms.BooleanField(
+        label="Book outside the provider's availability", required=False
+    )
 
-    def __init__(self, *args: Any, may_override: bool = False, zone: str = "UTC",
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, may_override: bool = False, zone: str = "UTC", **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.zone = zone
         if not may_override:
@@ -140,62 +176,78 @@ class RescheduleForm(LabelledForm):
         if chosen is not None:
             data["start"] = chosen[1]
         elif data.get("start_time") and data.get("date"):
-            data["start"] = datetime.combine(data["date"], data["start_time"],
-                                             tzinfo=ZoneInfo(self.zone))
+            data["start"] = datetime.combine(
+                data["date"], data["start_time"], tzinfo=ZoneInfo(self.zone)
+            )
         elif not self.errors:
             self.add_error("slot", "New time: choose one of the open slots")
         return data
 
 
 class CancelForm(LabelledForm):
-    cancel_reason = forms.CharField(label="Reason for cancelling", max_length=200,
-                                    widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    cancel_reason = forms.CharField(
+        label="Reason for cancelling",
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
 
 
 class CheckInForm(LabelledForm):
-    copay_amount = forms.DecimalField(label="Copay", required=False, min_value=0,
-                                      max_digits=8, decimal_places=2,
-                                      widget=forms.NumberInput(attrs={"step": "0.01",
-                                                                      "inputmode": "decimal"}))
+    copay_amount = forms.DecimalField(
+        label="Copay",
+        required=False,
+        min_value=0,
+        max_digits=8,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+    )
     copay_collected = forms.BooleanField(label="Collected", required=False)
 
 
 # --- setup (managers) --------------------------------------------------------------------------
 
+
 class ProviderForm(ServiceForm):
     given_name = forms.CharField(label="First name", max_length=100)
     family_name = forms.CharField(label="Last name", max_length=100)
-    credentials = forms.CharField(label="Credentials", max_length=30, required=False,
-                                  help_text="MD, DO, NP, PA-C")
-    npi = forms.CharField(label="NPI", max_length=10,
-                          widget=forms.TextInput(attrs={"inputmode": "numeric",
-                                                        "autocomplete": "off"}))
+    credentials = forms.CharField(
+        label="Credentials", max_length=30, required=False, help_text="MD, DO, NP, PA-C"
+    )
+    npi = forms.CharField(
+        label="NPI",
+        max_length=10,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
     specialty = forms.CharField(label="Specialty", max_length=100, required=False)
-    facilities = forms.ModelMultipleChoiceField(label="Works at",
-                                                queryset=Facility.objects.none(),
-                                                widget=forms.CheckboxSelectMultiple)
-    user = forms.ModelChoiceField(label="Sign-in account", queryset=User.objects.none(),
-                                  required=False, empty_label="None")
+    facilities = forms.ModelMultipleChoiceField(
+        label="Works at", queryset=Facility.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+    user = forms.ModelChoiceField(
+        label="Sign-in account", queryset=User.objects.none(), required=False, empty_label="None"
+    )
     color = _color("Colour", "#2f6f8f")
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["facilities"].queryset = facilities_of(organization)
-        self.fields["user"].queryset = (User.objects.filter(organization=organization,
-                                                            is_active=True, provider__isnull=True)
-                                        .order_by("last_name", "first_name"))
-        self.fields["user"].label_from_instance = (
-            lambda u: f"{u.get_full_name() or u.username} ({u.username})")
+        self.fields["user"].queryset = User.objects.filter(
+            organization=organization, is_active=True, provider__isnull=True
+        ).order_by("last_name", "first_name")
+        self.fields["user"].label_from_instance = lambda u: (
+            f"{u.get_full_name() or u.username} ({u.username})"
+        )
 
 
 class ResourceForm(ServiceForm):
-    facility = forms.ModelChoiceField(label="Facility", queryset=Facility.objects.none(),
-                                      empty_label=None)
+    facility = forms.ModelChoiceField(
+        label="Facility", queryset=Facility.objects.none(), empty_label=None
+    )
     name = forms.CharField(label="Name", max_length=100)
     kind = forms.ChoiceField(label="Kind", choices=Resource.Kind.choices)
     room_type = forms.ChoiceField(label="Room type", required=False, choices=RoomType.choices)
-    sort_order = forms.IntegerField(label="Order on the board", min_value=0, max_value=999,
-                                    initial=0, required=False)
+    sort_order = forms.IntegerField(
+        label="Order on the board", min_value=0, max_value=999, initial=0, required=False
+    )
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -207,13 +259,13 @@ class AppointmentTypeForm(ServiceForm):
     duration_minutes = forms.IntegerField(label="Duration (minutes)", initial=20)
     color = _color("Colour", "#4a7fb0")
     room_type = forms.ChoiceField(label="Room needed", required=False, choices=RoomType.choices)
-    allow_overbook = forms.BooleanField(label="May overlap other visits (overbook)",
-                                        required=False)
+    allow_overbook = forms.BooleanField(label="May overlap other visits (overbook)", required=False)
 
 
 class _RuleForm(ServiceForm):
-    facility = forms.ModelChoiceField(label="Facility", queryset=Facility.objects.none(),
-                                      empty_label=None)
+    facility = forms.ModelChoiceField(
+        label="Facility", queryset=Facility.objects.none(), empty_label=None
+    )
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -223,8 +275,9 @@ class _RuleForm(ServiceForm):
 class WeeklyRuleForm(_RuleForm):
     """A weekly template: these weekdays, these hours, from a date (to a date)."""
 
-    weekdays = forms.MultipleChoiceField(label="Days", choices=WEEKDAYS,
-                                         widget=forms.CheckboxSelectMultiple)
+    weekdays = forms.MultipleChoiceField(
+        label="Days", choices=WEEKDAYS, widget=forms.CheckboxSelectMultiple
+    )
     every_weeks = forms.IntegerField(label="Every … weeks", min_value=1, max_value=4, initial=1)
     start_time = _time("From", required=True)
     end_time = _time("To", required=True)
@@ -239,9 +292,15 @@ class WeeklyRuleForm(_RuleForm):
         if data["every_weeks"] > 1:
             rrule += f";INTERVAL={data['every_weeks']}"
         rrule += ";BYDAY=" + ",".join(data["weekdays"])
-        return {"facility": data["facility"], "rrule": rrule, "start_time": data["start_time"],
-                "end_time": data["end_time"], "starts_on": data["starts_on"],
-                "ends_on": data["ends_on"], "kind": "available"}
+        return {
+            "facility": data["facility"],
+            "rrule": rrule,
+            "start_time": data["start_time"],
+            "end_time": data["end_time"],
+            "starts_on": data["starts_on"],
+            "ends_on": data["ends_on"],
+            "kind": "available",
+        }
 
 
 class BlockedForm(_RuleForm):
@@ -251,8 +310,7 @@ class BlockedForm(_RuleForm):
     ends_on = DateField(label="To date", required=True)
     start_time = _time("From time (blank: all day)")
     end_time = _time("To time")
-    reason = forms.CharField(label="Reason", max_length=200,
-                             help_text="Holiday, leave, training …")
+    reason = forms.CharField(label="Reason", max_length=200, help_text="Holiday, leave, training …")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -263,9 +321,16 @@ class BlockedForm(_RuleForm):
     def to_service(self) -> dict[str, Any]:
         data = self.cleaned_data
         start, end = data.get("start_time") or time(0), data.get("end_time") or time(0)
-        return {"facility": data["facility"], "rrule": "FREQ=DAILY", "start_time": start,
-                "end_time": end, "starts_on": data["starts_on"], "ends_on": data["ends_on"],
-                "kind": "blocked", "reason": data["reason"]}
+        return {
+            "facility": data["facility"],
+            "rrule": "FREQ=DAILY",
+            "start_time": start,
+            "end_time": end,
+            "starts_on": data["starts_on"],
+            "ends_on": data["ends_on"],
+            "kind": "blocked",
+            "reason": data["reason"],
+        }
 
 
 def parse_date(value: str | None, default: date) -> date:

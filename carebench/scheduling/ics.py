@@ -8,8 +8,9 @@ from icalendar import Calendar, Event
 from .models import Appointment, Provider
 
 
-def provider_calendar(provider: Provider, appointments: list[Appointment], *,
-                      host: str = "carebench") -> bytes:
+def provider_calendar(
+    provider: Provider, appointments: list[Appointment], *, host: str = "carebench"
+) -> bytes:
     cal = Calendar()
     cal.add("prodid", "-//carebench//schedule//EN")
     cal.add("version", "2.0")

@@ -19,8 +19,13 @@ from carebench.patients.models import Patient
 class Provider(OrganizationScoped):
     """A clinician who sees patients (physician, NP, PA), with their NPI."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
-                                blank=True, related_name="provider")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="provider",
+    )
     family_name = models.CharField(max_length=100)
     given_name = models.CharField(max_length=100)
     credentials = models.CharField(max_length=30, blank=True, help_text="MD, DO, NP, PA-C")
@@ -91,17 +96,17 @@ class AppointmentType(OrganizationScoped):
     duration_minutes = models.PositiveSmallIntegerField()
     color = models.CharField(max_length=7, default="#4a7fb0")
     room_type = models.CharField(max_length=10, choices=RoomType.choices, blank=True)
-    allow_overbook = models.BooleanField(default=False,
-                                         help_text="may overlap other appointments")
+    allow_overbook = models.BooleanField(default=False, help_text="may overlap other appointments")
     is_active = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "name"], name="appttype_unique_name"),
-            models.CheckConstraint(condition=models.Q(duration_minutes__gte=5)
-                                   & models.Q(duration_minutes__lte=480),
-                                   name="appttype_duration_range"),
+            models.CheckConstraint(
+                condition=models.Q(duration_minutes__gte=5) & models.Q(duration_minutes__lte=480),
+                name="appttype_duration_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -162,20 +167,34 @@ class Status(models.TextChoices):
 
 
 ACTIVE_STATUSES = [s for s in Status.values if s not in (Status.CANCELLED, Status.NO_SHOW)]
-FLOW_ORDER = [Status.BOOKED, Status.ARRIVED, Status.ROOMED, Status.READY, Status.WITH_PROVIDER,
-              Status.CHECKOUT, Status.DONE]
+FLOW_ORDER = [
+    Status.BOOKED,
+    Status.ARRIVED,
+    Status.ROOMED,
+    Status.READY,
+    Status.WITH_PROVIDER,
+    Status.CHECKOUT,
+    Status.DONE,
+]
 
 
 class Appointment(OrganizationScoped):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="appointments")
     facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="+")
-    appointment_type = models.ForeignKey(AppointmentType, on_delete=models.PROTECT,
-                                         related_name="+")
-    room = models.ForeignKey(Resource, on_delete=models.PROTECT, null=True, blank=True,
-                             related_name="appointments")
-    series = models.ForeignKey(AppointmentSeries, on_delete=models.PROTECT, null=True,
-                               blank=True, related_name="appointments")
+    appointment_type = models.ForeignKey(
+        AppointmentType, on_delete=models.PROTECT, related_name="+"
+    )
+    room = models.ForeignKey(
+        Resource, on_delete=models.PROTECT, null=True, blank=True, related_name="appointments"
+    )
+    series = models.ForeignKey(
+        AppointmentSeries,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="appointments",
+    )
     start = models.DateTimeField()
     end = models.DateTimeField()
     status = models.CharField(max_length=15, choices=Status.choices, default=Status.BOOKED)
@@ -186,8 +205,9 @@ class Appointment(OrganizationScoped):
     copay_amount = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
     copay_collected = models.BooleanField(default=False)
     overbooked = models.BooleanField(default=False)
-    rescheduled_from = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
-                                         related_name="+")
+    rescheduled_from = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["start"]
@@ -197,8 +217,9 @@ class Appointment(OrganizationScoped):
             models.Index(fields=["organization", "facility", "start"], name="appt_facility_start"),
         ]
         constraints = [
-            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")),
-                                   name="appt_end_after_start"),
+            models.CheckConstraint(
+                condition=models.Q(end__gt=models.F("start")), name="appt_end_after_start"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -212,15 +233,18 @@ class Appointment(OrganizationScoped):
 class AppointmentStep(TimeStamped):
     """One step of an appointment's flow (arrived, roomed ...), with who moved it and when."""
 
-    organization = models.ForeignKey("core.Organization", on_delete=models.PROTECT,
-                                     related_name="+")
+    organization = models.ForeignKey(
+        "core.Organization", on_delete=models.PROTECT, related_name="+"
+    )
     appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="steps")
     status = models.CharField(max_length=15, choices=Status.choices)
     at = models.DateTimeField()
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
-                           blank=True, related_name="+")
-    room = models.ForeignKey(Resource, on_delete=models.PROTECT, null=True, blank=True,
-                             related_name="+")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    room = models.ForeignKey(
+        Resource, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     note = models.CharField(max_length=200, blank=True)
 
     class Meta:
@@ -242,8 +266,7 @@ class Reminder(OrganizationScoped):
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped (opted out or no contact)"
 
-    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT,
-                                    related_name="reminders")
+    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="reminders")
     channel = models.CharField(max_length=10, choices=Channel.choices)
     lead_hours = models.PositiveIntegerField()
     sent_at = models.DateTimeField()
@@ -253,8 +276,9 @@ class Reminder(OrganizationScoped):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["appointment", "channel", "lead_hours"],
-                                    name="reminder_once_per_lead"),
+            models.UniqueConstraint(
+                fields=["appointment", "channel", "lead_hours"], name="reminder_once_per_lead"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -35,14 +35,22 @@ def providers_for(organization: Organization | int) -> QuerySet[Provider]:
     return Provider.objects.for_org(organization).filter(is_active=True)
 
 
-def appointments_between(organization: Organization | int, start: datetime, end: datetime, *,
-                         facility: Facility | None = None, provider: Provider | None = None,
-                         include_cancelled: bool = False) -> list[Appointment]:
+def appointments_between(
+    organization: Organization | int,
+    start: datetime,
+    end: datetime,
+    *,
+    facility: Facility | None = None,
+    provider: Provider | None = None,
+    include_cancelled: bool = False,
+) -> list[Appointment]:
     """Appointments overlapping [start, end) with patient, provider, type and room: 1 query."""
-    qs = (Appointment.objects.for_org(organization)
-          .filter(start__lt=end, end__gt=start)
-          .select_related("patient", "provider", "appointment_type", "room")
-          .order_by("start", "provider__family_name"))
+    qs = (
+        Appointment.objects.for_org(organization)
+        .filter(start__lt=end, end__gt=start)
+        .select_related("patient", "provider", "appointment_type", "room")
+        .order_by("start", "provider__family_name")
+    )
     if facility is not None:
         qs = qs.filter(facility=facility)
     if provider is not None:
@@ -58,29 +66,48 @@ class DayColumn:
     appointments: list[Appointment]
 
 
-def day_view(organization: Organization | int, facility: Facility, day: date, *,
-             provider: Provider | None = None) -> list[DayColumn]:
+def day_view(
+    organization: Organization | int,
+    facility: Facility,
+    day: date,
+    *,
+    provider: Provider | None = None,
+) -> list[DayColumn]:
     """One column per provider working (or booked) that day at the facility."""
     start, end = _day_bounds(day, facility.time_zone)
-    appointments = appointments_between(organization, start, end, facility=facility,
-                                        provider=provider, include_cancelled=True)
-    providers = list(providers_for(organization).filter(facilities=facility)
-                     .order_by("family_name", "given_name")) if provider is None else [provider]
+    appointments = appointments_between(
+        organization, start, end, facility=facility, provider=provider, include_cancelled=True
+    )
+    providers = (
+        list(
+            providers_for(organization)
+            .filter(facilities=facility)
+            .order_by("family_name", "given_name")
+        )
+        if provider is None
+        else [provider]
+    )
     by_provider: dict[int, list[Appointment]] = {p.pk: [] for p in providers}
     for appt in appointments:
         by_provider.setdefault(appt.provider_id, []).append(appt)
     return [DayColumn(p, by_provider.get(p.pk, [])) for p in providers]
 
 
-def week_view(organization: Organization | int, facility: Facility, week_of: date, *,
-              provider: Provider | None = None) -> dict[date, list[Appointment]]:
+def week_view(
+    organization: Organization | int,
+    facility: Facility,
+    week_of: date,
+    *,
+    provider: Provider | None = None,
+) -> dict[date, list[Appointment]]:
     monday = week_of - timedelta(days=week_of.weekday())
     start, _ = _day_bounds(monday, facility.time_zone)
     _, end = _day_bounds(monday + timedelta(days=6), facility.time_zone)
     tz = ZoneInfo(facility.time_zone)
     days: dict[date, list[Appointment]] = {monday + timedelta(days=i): [] for i in range(7)}
-    for appt in appointments_between(organization, start, end, facility=facility,
-                                     provider=provider):
+    for appt in appointments_between(
+        organization, start, end, facility=facility, provider=provider
+    ):
         days.setdefault(appt.start.astimezone(tz).date(), []).append(appt)
     return days
 
@@ -92,16 +119,29 @@ class OpenSlot:
     end: datetime
 
 
-def next_open_slots(organization: Organization | int, appointment_type: AppointmentType, *,
-                    date_from: date, date_to: date, providers: list[Provider] | None = None,
-                    facility: Facility | None = None, limit: int = 20) -> list[OpenSlot]:
+def next_open_slots(
+    organization: Organization | int,
+    appointment_type: AppointmentType,
+    *,
+    date_from: date,
+    date_to: date,
+    providers: list[Provider] | None = None,
+    facility: Facility | None = None,
+    limit: int = 20,
+) -> list[OpenSlot]:
     """The earliest open slots for this visit type across the providers, in time order.
 
     Two queries: the providers' rules, and their appointments in the range.
     """
-    provider_list = providers if providers is not None else list(
-        providers_for(organization).filter(facilities=facility) if facility
-        else providers_for(organization))
+    provider_list = (
+        providers
+        if providers is not None
+        else list(
+            providers_for(organization).filter(facilities=facility)
+            if facility
+            else providers_for(organization)
+        )
+    )
     if not provider_list:
         return []
     by_id = {p.pk: p for p in provider_list}
@@ -116,8 +156,12 @@ def next_open_slots(organization: Organization | int, appointment_type: Appointm
     _, range_end = _day_bounds(date_to, zone)
     busy: dict[int, list[av.Interval]] = {pk: [] for pk in by_id}
     for provider_id, start, end in (
-        Appointment.objects.filter(provider_id__in=by_id, status__in=ACTIVE_STATUSES,
-                                   start__lt=range_end, end__gt=range_start)
+        Appointment.objects.filter(
+            provider_id__in=by_id,
+            status__in=ACTIVE_STATUSES,
+            start__lt=range_end,
+            end__gt=range_start,
+        )
         .exclude(appointment_type__allow_overbook=True)
         .values_list("provider_id", "start", "end")
     ):
@@ -147,13 +191,17 @@ class BoardRow:
 
 
 WAIT_THRESHOLDS = {  # minutes in a step before the board highlights the row
-    Status.ARRIVED: 15, Status.ROOMED: 15, Status.READY: 10, Status.WITH_PROVIDER: 40,
+    Status.ARRIVED: 15,
+    Status.ROOMED: 15,
+    Status.READY: 10,
+    Status.WITH_PROVIDER: 40,
     Status.CHECKOUT: 10,
 }
 
 
-def flow_board(organization: Organization | int, facility: Facility,
-               day: date | None = None) -> list[BoardRow]:
+def flow_board(
+    organization: Organization | int, facility: Facility, day: date | None = None
+) -> list[BoardRow]:
     """Today's visits with the time of each step, minutes in the current one, and alerts.
 
     Three queries: appointments (with patient, provider, type, room), their steps, and the
@@ -184,18 +232,25 @@ def flow_board(organization: Organization | int, facility: Facility,
         minutes = int((now - appt.status_changed_at).total_seconds() // 60)
         threshold = WAIT_THRESHOLDS.get(Status(appt.status))
         encounter = getattr(appt, "encounter", None)
-        rows.append(BoardRow(
-            appointment=appt, step_times=times, minutes_in_step=max(minutes, 0),
-            overdue=threshold is not None and minutes >= threshold,
-            alerts=alerts.get(encounter.pk, []) if encounter else [],
-        ))
+        rows.append(
+            BoardRow(
+                appointment=appt,
+                step_times=times,
+                minutes_in_step=max(minutes, 0),
+                overdue=threshold is not None and minutes >= threshold,
+                alerts=alerts.get(encounter.pk, []) if encounter else [],
+            )
+        )
     return rows
 
 
 def room_board(organization: Organization | int, facility: Facility) -> list[Resource]:
     """Rooms of the facility with their status and, when occupied, who is in them."""
-    rooms = list(Resource.objects.for_org(organization).filter(
-        facility=facility, kind=Resource.Kind.ROOM, is_active=True).order_by("sort_order", "name"))
+    rooms = list(
+        Resource.objects.for_org(organization)
+        .filter(facility=facility, kind=Resource.Kind.ROOM, is_active=True)
+        .order_by("sort_order", "name")
+    )
     occupied = {
         appt.room_id: appt
         for appt in Appointment.objects.for_org(organization)

@@ -54,76 +54,134 @@ def _same_org(actor: Actor, errors: FieldErrors, **objects: object) -> None:
             errors.add(name, "was not found in this organization")
 
 
-def create_provider(*, actor: Actor, family_name: str, given_name: str, npi: str,
-                    facilities: list[Facility], credentials: str = "", specialty: str = "",
-                    user: object | None = None, color: str = "#2f6f8f") -> Provider:
+def create_provider(
+    *,
+    actor: Actor,
+    family_name: str,
+    given_name: str,
+    npi: str,
+    facilities: list[Facility],
+    credentials: str = "",
+    specialty: str = "",
+    user: object | None = None,
+    color: str = "#2f6f8f",
+) -> Provider:
     errors = FieldErrors()
     errors.check("npi", validate_npi, npi)
     for facility in facilities:
         _same_org(actor, errors, facilities=facility)
     if Provider.objects.filter(organization=actor.organization, npi=npi.strip()).exists():
         errors.add("npi", "another provider of this organization has this NPI")
-    provider = Provider(organization=actor.organization, created_by=actor.user,
-                        family_name=family_name.strip(), given_name=given_name.strip(),
-                        npi=npi.strip(), credentials=credentials.strip(),
-                        specialty=specialty.strip(), user=user, color=color)
+    provider = Provider(
+        organization=actor.organization,
+        created_by=actor.user,
+        family_name=family_name.strip(),
+        given_name=given_name.strip(),
+        npi=npi.strip(),
+        credentials=credentials.strip(),
+        specialty=specialty.strip(),
+        user=user,
+        color=color,
+    )
     full_clean(provider, errors, exclude=["organization", "created_by", "user", "facilities"])
     errors.raise_if_any()
     with transaction.atomic():
         provider.save()
         provider.facilities.set(facilities)
-        audit.record_for_actor(actor, action=Action.CREATE, resource_type="Provider",
-                               resource_id=provider.pk)
+        audit.record_for_actor(
+            actor, action=Action.CREATE, resource_type="Provider", resource_id=provider.pk
+        )
     return provider
 
 
-def create_resource(*, actor: Actor, facility: Facility, name: str,
-                    kind: str = Resource.Kind.ROOM, room_type: str = "",
-                    sort_order: int = 0) -> Resource:
+def create_resource(
+    *,
+    actor: Actor,
+    facility: Facility,
+    name: str,
+    kind: str = Resource.Kind.ROOM,
+    room_type: str = "",
+    sort_order: int = 0,
+) -> Resource:
     errors = FieldErrors()
     _same_org(actor, errors, facility=facility)
-    resource = Resource(organization=actor.organization, created_by=actor.user, facility=facility,
-                        name=name.strip(), kind=kind, room_type=room_type, sort_order=sort_order,
-                        status_changed_at=clock.now())
+    resource = Resource(
+        organization=actor.organization,
+        created_by=actor.user,
+        facility=facility,
+        name=name.strip(),
+        kind=kind,
+        room_type=room_type,
+        sort_order=sort_order,
+        status_changed_at=clock.now(),
+    )
     full_clean(resource, errors, exclude=["organization", "created_by", "facility"])
     errors.raise_if_any()
     with transaction.atomic():
         resource.save()
-        audit.record_for_actor(actor, action=Action.CREATE, resource_type="Resource",
-                               resource_id=resource.pk)
+        audit.record_for_actor(
+            actor, action=Action.CREATE, resource_type="Resource", resource_id=resource.pk
+        )
     return resource
 
 
-def create_appointment_type(*, actor: Actor, name: str, duration_minutes: int,
-                            color: str = "#4a7fb0", room_type: str = "",
-                            allow_overbook: bool = False) -> AppointmentType:
+def create_appointment_type(
+    *,
+    actor: Actor,
+    name: str,
+    duration_minutes: int,
+    color: str = "#4a7fb0",
+    room_type: str = "",
+    allow_overbook: bool = False,
+) -> AppointmentType:
     errors = FieldErrors()
     if not 5 <= duration_minutes <= 480:
         errors.add("duration_minutes", "must be between 5 and 480 minutes")
-    kind = AppointmentType(organization=actor.organization, created_by=actor.user,
-                           name=name.strip(), duration_minutes=duration_minutes, color=color,
-                           room_type=room_type, allow_overbook=allow_overbook)
+    kind = AppointmentType(
+        organization=actor.organization,
+        created_by=actor.user,
+        name=name.strip(),
+        duration_minutes=duration_minutes,
+        color=color,
+        room_type=room_type,
+        allow_overbook=allow_overbook,
+    )
     full_clean(kind, errors, exclude=["organization", "created_by"])
     errors.raise_if_any()
     with transaction.atomic():
         kind.save()
-        audit.record_for_actor(actor, action=Action.CREATE, resource_type="AppointmentType",
-                               resource_id=kind.pk)
+        audit.record_for_actor(
+            actor, action=Action.CREATE, resource_type="AppointmentType", resource_id=kind.pk
+        )
     return kind
 
 
 def rule_of(rule: AvailabilityRule) -> av.Rule:
-    return av.Rule(rrule=rule.rrule, start_time=rule.start_time, end_time=rule.end_time,
-                   starts_on=rule.starts_on, ends_on=rule.ends_on,
-                   zone=rule.facility.time_zone,
-                   blocked=rule.kind == AvailabilityRule.Kind.BLOCKED, key=rule.pk or 0)
+    return av.Rule(
+        rrule=rule.rrule,
+        start_time=rule.start_time,
+        end_time=rule.end_time,
+        starts_on=rule.starts_on,
+        ends_on=rule.ends_on,
+        zone=rule.facility.time_zone,
+        blocked=rule.kind == AvailabilityRule.Kind.BLOCKED,
+        key=rule.pk or 0,
+    )
 
 
-def add_availability_rule(*, actor: Actor, provider: Provider, facility: Facility, rrule: str,
-                          start_time: time, end_time: time, starts_on: date,
-                          ends_on: date | None = None,
-                          kind: str = AvailabilityRule.Kind.AVAILABLE,
-                          reason: str = "") -> AvailabilityRule:
+def add_availability_rule(
+    *,
+    actor: Actor,
+    provider: Provider,
+    facility: Facility,
+    rrule: str,
+    start_time: time,
+    end_time: time,
+    starts_on: date,
+    ends_on: date | None = None,
+    kind: str = AvailabilityRule.Kind.AVAILABLE,
+    reason: str = "",
+) -> AvailabilityRule:
     """Add a weekly (or any RRULE) template, or a blocked period such as a holiday or leave.
 
     Two `available` rules of one provider may not overlap; blocked rules may overlap anything.
@@ -138,11 +196,19 @@ def add_availability_rule(*, actor: Actor, provider: Provider, facility: Facilit
         errors.add("ends_on", "cannot be before the start date")
     if kind == AvailabilityRule.Kind.AVAILABLE and end_time <= start_time:
         errors.add("end_time", "must be after the start time")
-    rule = AvailabilityRule(organization=actor.organization, created_by=actor.user,
-                            provider=provider, facility=facility, kind=kind,
-                            rrule=rrule.strip().removeprefix("RRULE:"), start_time=start_time,
-                            end_time=end_time, starts_on=starts_on, ends_on=ends_on,
-                            reason=reason.strip())
+    rule = AvailabilityRule(
+        organization=actor.organization,
+        created_by=actor.user,
+        provider=provider,
+        facility=facility,
+        kind=kind,
+        rrule=rrule.strip().removeprefix("RRULE:"),
+        start_time=start_time,
+        end_time=end_time,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        reason=reason.strip(),
+    )
     full_clean(rule, errors, exclude=["organization", "created_by", "provider", "facility"])
     errors.raise_if_any()
     if kind == AvailabilityRule.Kind.AVAILABLE:
@@ -153,24 +219,36 @@ def add_availability_rule(*, actor: Actor, provider: Provider, facility: Facilit
         for other in existing:
             hit = av.rules_overlap(new, rule_of(other))
             if hit:
-                errors.add("rrule", f"overlaps the provider's existing template "
-                                    f"'{other.rrule} {other.start_time:%H:%M}-"
-                                    f"{other.end_time:%H:%M}' on {hit[0]:%Y-%m-%d %H:%M}")
+                errors.add(
+                    "rrule",
+                    f"overlaps the provider's existing template "
+                    f"'{other.rrule} {other.start_time:%H:%M}-"
+                    f"{other.end_time:%H:%M}' on {hit[0]:%Y-%m-%d %H:%M}",
+                )
                 break
     errors.raise_if_any()
     with transaction.atomic():
         rule.save()
-        audit.record_for_actor(actor, action=Action.CREATE, resource_type="AvailabilityRule",
-                               resource_id=rule.pk, detail={"provider": provider.pk,
-                                                            "kind": kind, "rrule": rule.rrule})
+        audit.record_for_actor(
+            actor,
+            action=Action.CREATE,
+            resource_type="AvailabilityRule",
+            resource_id=rule.pk,
+            detail={"provider": provider.pk, "kind": kind, "rrule": rule.rrule},
+        )
     return rule
 
 
 def working_intervals_for(provider: Provider, start: datetime, end: datetime) -> list[av.Interval]:
-    rules = [rule_of(r) for r in AvailabilityRule.objects.filter(
-        provider=provider, is_active=True).select_related("facility")]
-    return av.working_intervals(rules, (start - timedelta(days=1)).date(),
-                                (end + timedelta(days=1)).date())
+    rules = [
+        rule_of(r)
+        for r in AvailabilityRule.objects.filter(provider=provider, is_active=True).select_related(
+            "facility"
+        )
+    ]
+    return av.working_intervals(
+        rules, (start - timedelta(days=1)).date(), (end + timedelta(days=1)).date()
+    )
 
 
 @dataclass(frozen=True)
@@ -185,10 +263,18 @@ class BookingRequest:
     note: str = ""
 
 
-def _validate_booking(actor: Actor, req: BookingRequest, errors: FieldErrors,
-                      *, override_availability: bool) -> datetime:
-    _same_org(actor, errors, patient=req.patient, provider=req.provider,
-              appointment_type=req.appointment_type, facility=req.facility, room=req.room)
+def _validate_booking(
+    actor: Actor, req: BookingRequest, errors: FieldErrors, *, override_availability: bool
+) -> datetime:
+    _same_org(
+        actor,
+        errors,
+        patient=req.patient,
+        provider=req.provider,
+        appointment_type=req.appointment_type,
+        facility=req.facility,
+        room=req.room,
+    )
     if errors.errors:
         errors.raise_if_any()
     if req.patient.voided_at is not None:
@@ -208,29 +294,40 @@ def _validate_booking(actor: Actor, req: BookingRequest, errors: FieldErrors,
     if not override_availability and not errors.errors:
         working = working_intervals_for(req.provider, req.start, end)
         if not av.covered(working, req.start, end):
-            errors.add("start", f"{req.provider.display_name} is not available then "
-                                "(outside their template, or blocked)")
+            errors.add(
+                "start",
+                f"{req.provider.display_name} is not available then "
+                "(outside their template, or blocked)",
+            )
     errors.raise_if_any()
     return end
 
 
-def _check_conflicts(req: BookingRequest, start: datetime, end: datetime,
-                     *, exclude_id: int | None = None) -> None:
+def _check_conflicts(
+    req: BookingRequest, start: datetime, end: datetime, *, exclude_id: int | None = None
+) -> None:
     active = Appointment.objects.filter(overlap_filter(start, end), status__in=ACTIVE_STATUSES)
     if exclude_id:
         active = active.exclude(pk=exclude_id)
     if not req.appointment_type.allow_overbook:
-        clash = active.filter(provider=req.provider).exclude(
-            appointment_type__allow_overbook=True).first()
+        clash = (
+            active.filter(provider=req.provider)
+            .exclude(appointment_type__allow_overbook=True)
+            .first()
+        )
         if clash:
             raise BookingConflict(
                 f"{req.provider.display_name} already has an appointment at "
-                f"{clash.start:%Y-%m-%d %H:%M} UTC that overlaps this time", field="start")
+                f"{clash.start:%Y-%m-%d %H:%M} UTC that overlaps this time",
+                field="start",
+            )
     clash = active.filter(patient=req.patient).first()
     if clash:
         raise BookingConflict(
             f"the patient already has an appointment at {clash.start:%Y-%m-%d %H:%M} UTC "
-            "that overlaps this time", field="patient")
+            "that overlaps this time",
+            field="patient",
+        )
 
 
 def _lock(req: BookingRequest) -> None:
@@ -238,9 +335,13 @@ def _lock(req: BookingRequest) -> None:
     Patient.objects.select_for_update().only("id").get(pk=req.patient.pk)
 
 
-def book_appointment(*, actor: Actor, request: BookingRequest,
-                     override_availability: bool = False,
-                     series: AppointmentSeries | None = None) -> Appointment:
+def book_appointment(
+    *,
+    actor: Actor,
+    request: BookingRequest,
+    override_availability: bool = False,
+    series: AppointmentSeries | None = None,
+) -> Appointment:
     errors = FieldErrors()
     end = _validate_booking(actor, request, errors, override_availability=override_availability)
     with transaction.atomic():
@@ -248,24 +349,43 @@ def book_appointment(*, actor: Actor, request: BookingRequest,
         _check_conflicts(request, request.start, end)
         now = clock.now()
         appointment = Appointment.objects.create(
-            organization=actor.organization, created_by=actor.user, patient=request.patient,
-            provider=request.provider, facility=request.facility,
-            appointment_type=request.appointment_type, room=request.room, series=series,
-            start=request.start, end=end, status=Status.BOOKED, status_changed_at=now,
-            reason=request.reason.strip(), note=request.note.strip(),
+            organization=actor.organization,
+            created_by=actor.user,
+            patient=request.patient,
+            provider=request.provider,
+            facility=request.facility,
+            appointment_type=request.appointment_type,
+            room=request.room,
+            series=series,
+            start=request.start,
+            end=end,
+            status=Status.BOOKED,
+            status_changed_at=now,
+            reason=request.reason.strip(),
+            note=request.note.strip(),
             overbooked=request.appointment_type.allow_overbook,
         )
-        AppointmentStep.objects.create(organization=actor.organization, appointment=appointment,
-                                       status=Status.BOOKED, at=now, by=actor.user)
-        audit.record_for_actor(actor, action=Action.CREATE, patient_id=request.patient.pk,
-                               resource_type="Appointment", resource_id=appointment.pk,
-                               detail={"start": request.start.isoformat(),
-                                       "provider": request.provider.pk})
+        AppointmentStep.objects.create(
+            organization=actor.organization,
+            appointment=appointment,
+            status=Status.BOOKED,
+            at=now,
+            by=actor.user,
+        )
+        audit.record_for_actor(
+            actor,
+            action=Action.CREATE,
+            patient_id=request.patient.pk,
+            resource_type="Appointment",
+            resource_id=appointment.pk,
+            detail={"start": request.start.isoformat(), "provider": request.provider.pk},
+        )
     return appointment
 
 
-def book_series(*, actor: Actor, request: BookingRequest, rrule: str, count: int,
-                note: str = "") -> list[Appointment]:
+def book_series(
+    *, actor: Actor, request: BookingRequest, rrule: str, count: int, note: str = ""
+) -> list[Appointment]:
     """Book a recurring series all or nothing; a conflict names each date that fails."""
     errors = FieldErrors()
     if not 1 <= count <= 52:
@@ -278,16 +398,21 @@ def book_series(*, actor: Actor, request: BookingRequest, rrule: str, count: int
     from dateutil.rrule import rrulestr
 
     local = request.start
-    starts = list(rrulestr(rrule.removeprefix("RRULE:"), dtstart=local.replace(tzinfo=None))
-                  .xafter(local.replace(tzinfo=None) - timedelta(seconds=1), count=count,
-                          inc=True))
+    starts = list(
+        rrulestr(rrule.removeprefix("RRULE:"), dtstart=local.replace(tzinfo=None)).xafter(
+            local.replace(tzinfo=None) - timedelta(seconds=1), count=count, inc=True
+        )
+    )
     starts = [s.replace(tzinfo=local.tzinfo) for s in starts]
     booked: list[Appointment] = []
     problems: list[str] = []
     with transaction.atomic():
-        series = AppointmentSeries.objects.create(organization=actor.organization,
-                                                  created_by=actor.user,
-                                                  rrule=rrule.removeprefix("RRULE:"), note=note)
+        series = AppointmentSeries.objects.create(
+            organization=actor.organization,
+            created_by=actor.user,
+            rrule=rrule.removeprefix("RRULE:"),
+            note=note,
+        )
         for start in starts:
             req = BookingRequest(**{**request.__dict__, "start": start})
             try:
@@ -297,8 +422,10 @@ def book_series(*, actor: Actor, request: BookingRequest, rrule: str, count: int
                 problems.append(f"{start:%Y-%m-%d %H:%M}: {exc}")
             except Exception as exc:  # ValidationError: keep collecting
                 messages = getattr(exc, "message_dict", {"start": [str(exc)]})
-                problems.append(f"{start:%Y-%m-%d %H:%M}: " + "; ".join(
-                    f"{k} {', '.join(v)}" for k, v in messages.items()))
+                problems.append(
+                    f"{start:%Y-%m-%d %H:%M}: "
+                    + "; ".join(f"{k} {', '.join(v)}" for k, v in messages.items())
+                )
         if problems:
             transaction.set_rollback(True)
             errors.add("rrule", "these visits cannot be booked: " + " | ".join(problems))
@@ -306,52 +433,98 @@ def book_series(*, actor: Actor, request: BookingRequest, rrule: str, count: int
     return booked
 
 
-def reschedule_appointment(*, actor: Actor, appointment: Appointment, start: datetime,
-                           provider: Provider | None = None,
-                           override_availability: bool = False) -> Appointment:
+def reschedule_appointment(
+    *,
+    actor: Actor,
+    appointment: Appointment,
+    start: datetime,
+    provider: Provider | None = None,
+    override_availability: bool = False,
+) -> Appointment:
     errors = FieldErrors()
     if appointment.status != Status.BOOKED:
         errors.add("status", "only a scheduled appointment (not yet arrived) can be moved")
     errors.raise_if_any()
-    req = BookingRequest(patient=appointment.patient, provider=provider or appointment.provider,
-                         appointment_type=appointment.appointment_type, start=start,
-                         facility=appointment.facility, room=appointment.room)
+    req = BookingRequest(
+        patient=appointment.patient,
+        provider=provider or appointment.provider,
+        appointment_type=appointment.appointment_type,
+        start=start,
+        facility=appointment.facility,
+        room=appointment.room,
+    )
     end = _validate_booking(actor, req, errors, override_availability=override_availability)
     with transaction.atomic():
         _lock(req)
         _check_conflicts(req, start, end, exclude_id=appointment.pk)
         old = {"start": appointment.start.isoformat(), "provider": appointment.provider_id}
-        Appointment.objects.filter(pk=appointment.pk).update(start=start, end=end,
-                                                              updated_at=clock.now(),
-                                                              provider=req.provider)
+        Appointment.objects.filter(pk=appointment.pk).update(
+            start=start, end=end, updated_at=clock.now(), provider=req.provider
+        )
         appointment.refresh_from_db()
-        audit.record_for_actor(actor, action=Action.UPDATE, patient_id=appointment.patient_id,
-                               resource_type="Appointment", resource_id=appointment.pk,
-                               detail={"rescheduled": {"old": old, "new": {
-                                   "start": start.isoformat(), "provider": req.provider.pk}}})
+        audit.record_for_actor(
+            actor,
+            action=Action.UPDATE,
+            patient_id=appointment.patient_id,
+            resource_type="Appointment",
+            resource_id=appointment.pk,
+            detail={
+                "rescheduled": {
+                    "old": old,
+                    "new": {"start": start.isoformat(), "provider": req.provider.pk},
+                }
+            },
+        )
     return appointment
 
 
-def _set_status(actor: Actor, appointment: Appointment, status: str, *, note: str = "",
-                room: Resource | None = None, **fields: object) -> Appointment:
+def _set_status(
+    actor: Actor,
+    appointment: Appointment,
+    status: str,
+    *,
+    note: str = "",
+    room: Resource | None = None,
+    **fields: object,
+) -> Appointment:
     now = clock.now()
     with transaction.atomic():
         locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
         if locked.status != appointment.status:
-            raise BookingConflict(f"the appointment moved to '{locked.get_status_display()}' "
-                                  "meanwhile; reload", field="status")
-        updates: dict[str, object] = {"status": status, "status_changed_at": now,
-                                      "updated_at": now, **fields}
+            raise BookingConflict(
+                f"the appointment moved to '{locked.get_status_display()}' meanwhile; reload",
+                field="status",
+            )
+        updates: dict[str, object] = {
+            "status": status,
+            "status_changed_at": now,
+            "updated_at": now,
+            **fields,
+        }
         if room is not None:
             updates["room"] = room
         Appointment.objects.filter(pk=appointment.pk).update(**updates)
-        AppointmentStep.objects.create(organization=actor.organization, appointment=appointment,
-                                       status=status, at=now, by=actor.user, room=room,
-                                       note=note[:200])
-        audit.record_for_actor(actor, action=Action.UPDATE, patient_id=appointment.patient_id,
-                               resource_type="Appointment", resource_id=appointment.pk,
-                               detail={"status": status, "from": appointment.status,
-                                       **({"note": note} if note else {})})
+        AppointmentStep.objects.create(
+            organization=actor.organization,
+            appointment=appointment,
+            status=status,
+            at=now,
+            by=actor.user,
+            room=room,
+            note=note[:200],
+        )
+        audit.record_for_actor(
+            actor,
+            action=Action.UPDATE,
+            patient_id=appointment.patient_id,
+            resource_type="Appointment",
+            resource_id=appointment.pk,
+            detail={
+                "status": status,
+                "from": appointment.status,
+                **({"note": note} if note else {}),
+            },
+        )
     appointment.refresh_from_db()
     return appointment
 
@@ -362,8 +535,9 @@ def cancel_appointment(*, actor: Actor, appointment: Appointment, reason: str) -
     if not reason:
         errors.add("cancel_reason", "is required: say why the visit is cancelled")
     if appointment.status not in (Status.BOOKED, Status.ARRIVED):
-        errors.add("status", f"a visit that is '{appointment.get_status_display()}' "
-                             "cannot be cancelled")
+        errors.add(
+            "status", f"a visit that is '{appointment.get_status_display()}' cannot be cancelled"
+        )
     errors.raise_if_any()
     return _set_status(actor, appointment, Status.CANCELLED, note=reason, cancel_reason=reason)
 
@@ -381,9 +555,15 @@ def mark_no_show(*, actor: Actor, appointment: Appointment) -> Appointment:
 NEXT_STEP = {FLOW_ORDER[i]: FLOW_ORDER[i + 1] for i in range(len(FLOW_ORDER) - 1)}
 
 
-def advance_flow(*, actor: Actor, appointment: Appointment, to: str,
-                 room: Resource | None = None, copay_amount: Decimal | None = None,
-                 copay_collected: bool = False) -> Appointment:
+def advance_flow(
+    *,
+    actor: Actor,
+    appointment: Appointment,
+    to: str,
+    room: Resource | None = None,
+    copay_amount: Decimal | None = None,
+    copay_collected: bool = False,
+) -> Appointment:
     """Move a visit one step along the flow (arrived, roomed, ready, with provider ...).
 
     Arriving opens the encounter; rooming needs a room, which becomes occupied; done frees the
@@ -396,13 +576,18 @@ def advance_flow(*, actor: Actor, appointment: Appointment, to: str,
         raise PermissionError("appointment belongs to another organization")
     allowed = NEXT_STEP.get(Status(appointment.status))
     if to != allowed:
-        errors.add("status", f"from '{appointment.get_status_display()}' the next step is "
-                             f"'{Status(allowed).label if allowed else 'none'}', not '{to}'")
+        errors.add(
+            "status",
+            f"from '{appointment.get_status_display()}' the next step is "
+            f"'{Status(allowed).label if allowed else 'none'}', not '{to}'",
+        )
     if to == Status.ROOMED:
         if room is None:
             errors.add("room", "choose the room the patient is taken to")
-        elif room.organization_id != actor.organization.pk or room.facility_id != \
-                appointment.facility_id:
+        elif (
+            room.organization_id != actor.organization.pk
+            or room.facility_id != appointment.facility_id
+        ):
             errors.add("room", "is not a room of this facility")
         elif room.status == Resource.RoomStatus.OCCUPIED:
             errors.add("room", f"{room.name} is occupied")
@@ -418,11 +603,13 @@ def advance_flow(*, actor: Actor, appointment: Appointment, to: str,
         if to == Status.ARRIVED:
             encounter_services.open_encounter(actor=actor, appointment=appointment)
         if to == Status.ROOMED and room is not None:
-            Resource.objects.filter(pk=room.pk).update(status=Resource.RoomStatus.OCCUPIED,
-                                                       status_changed_at=now)
+            Resource.objects.filter(pk=room.pk).update(
+                status=Resource.RoomStatus.OCCUPIED, status_changed_at=now
+            )
         if to == Status.CHECKOUT and appointment.room_id:
             Resource.objects.filter(pk=appointment.room_id).update(
-                status=Resource.RoomStatus.NEEDS_TURNOVER, status_changed_at=now)
+                status=Resource.RoomStatus.NEEDS_TURNOVER, status_changed_at=now
+            )
         if to == Status.DONE:
             encounter_services.close_encounter_for(actor=actor, appointment=appointment)
     return appointment
@@ -437,8 +624,13 @@ def set_room_status(*, actor: Actor, room: Resource, status: str) -> Resource:
     errors.raise_if_any()
     with transaction.atomic():
         Resource.objects.filter(pk=room.pk).update(status=status, status_changed_at=clock.now())
-        audit.record_for_actor(actor, action=Action.UPDATE, resource_type="Resource",
-                               resource_id=room.pk, detail={"status": status})
+        audit.record_for_actor(
+            actor,
+            action=Action.UPDATE,
+            resource_type="Resource",
+            resource_id=room.pk,
+            detail={"status": status},
+        )
     room.refresh_from_db()
     return room
 
@@ -450,9 +642,11 @@ def _reminder_text(appointment: Appointment) -> tuple[str, str]:
     when = local.strftime("%A %B %-d at %-I:%M %p")
     phone = appointment.facility.phone
     subject = f"Appointment reminder: {when}"
-    body = (f"Reminder from {appointment.facility.name}: your {appointment.appointment_type.name}"
-            f" visit with {appointment.provider.display_name} is on {when}."
-            + (f" To change it, call {phone}." if phone else ""))
+    body = (
+        f"Reminder from {appointment.facility.name}: your {appointment.appointment_type.name}"
+        f" visit with {appointment.provider.display_name} is on {when}."
+        + (f" To change it, call {phone}." if phone else "")
+    )
     return subject, body
 
 
@@ -473,10 +667,11 @@ def send_due_reminders(*, now: datetime | None = None) -> dict[str, int]:
     # nearest is sent and the earlier ones are recorded as superseded.
     for lead in sorted(settings.CAREBENCH_REMINDER_LEAD_HOURS):
         window_end = now + timedelta(hours=lead)
-        due = (Appointment.objects.filter(status=Status.BOOKED, start__gt=now,
-                                          start__lte=window_end)
-               .exclude(reminders__lead_hours=lead)
-               .select_related("patient", "provider", "facility", "appointment_type"))
+        due = (
+            Appointment.objects.filter(status=Status.BOOKED, start__gt=now, start__lte=window_end)
+            .exclude(reminders__lead_hours=lead)
+            .select_related("patient", "provider", "facility", "appointment_type")
+        )
         for appt in due:
             if appt.created_at > appt.start - timedelta(hours=lead):
                 continue  # booked inside the lead time: no reminder for this lead
@@ -487,8 +682,11 @@ def send_due_reminders(*, now: datetime | None = None) -> dict[str, int]:
                 channel, destination = Reminder.Channel.SMS, patient.phone_mobile
             outcome, detail = Reminder.Outcome.SENT, ""
             if superseded:
-                outcome, detail, destination = (Reminder.Outcome.SKIPPED,
-                                                "superseded by a nearer reminder", "")
+                outcome, detail, destination = (
+                    Reminder.Outcome.SKIPPED,
+                    "superseded by a nearer reminder",
+                    "",
+                )
             elif patient.reminders_opt_out:
                 outcome, detail, destination = Reminder.Outcome.SKIPPED, "opted out", ""
             elif not destination:
@@ -503,13 +701,25 @@ def send_due_reminders(*, now: datetime | None = None) -> dict[str, int]:
                 except Exception as exc:  # noqa: BLE001 - a gateway failure is recorded
                     outcome, detail = Reminder.Outcome.FAILED, str(exc)[:300]
             with transaction.atomic():
-                Reminder.objects.create(organization_id=appt.organization_id, appointment=appt,
-                                        channel=channel, lead_hours=lead, sent_at=now,
-                                        outcome=outcome, destination=destination, detail=detail)
-                audit.record(action=Action.NOTIFY, organization_id=appt.organization_id,
-                             patient_id=patient.pk, resource_type="Reminder",
-                             resource_id=appt.pk, channel="system", username="reminders",
-                             detail={"lead_hours": lead, "channel": channel,
-                                     "outcome": outcome})
+                Reminder.objects.create(
+                    organization_id=appt.organization_id,
+                    appointment=appt,
+                    channel=channel,
+                    lead_hours=lead,
+                    sent_at=now,
+                    outcome=outcome,
+                    destination=destination,
+                    detail=detail,
+                )
+                audit.record(
+                    action=Action.NOTIFY,
+                    organization_id=appt.organization_id,
+                    patient_id=patient.pk,
+                    resource_type="Reminder",
+                    resource_id=appt.pk,
+                    channel="system",
+                    username="reminders",
+                    detail={"lead_hours": lead, "channel": channel, "outcome": outcome},
+                )
             counts[str(outcome)] += 1
     return counts

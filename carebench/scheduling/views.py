@@ -70,6 +70,7 @@ GRID_MINUTES = 5  # one row of the day grid
 
 # --- helpers -----------------------------------------------------------------------------------
 
+
 def _facility(request: HttpRequest, facilities: list[Facility]) -> Facility:
     """The facility asked for, else the user's own, else the organization's first clinic."""
     by_id = {str(f.pk): f for f in facilities}
@@ -88,9 +89,11 @@ def _facility(request: HttpRequest, facilities: list[Facility]) -> Facility:
 def _appointment(request: HttpRequest, pk: int) -> Appointment:
     """This organization's appointment, or 404 (another organization's too)."""
     try:
-        return (Appointment.objects.for_org(request.organization)  # type: ignore[attr-defined]
-                .select_related("patient", "provider", "facility", "appointment_type", "room")
-                .get(pk=pk))
+        return (
+            Appointment.objects.for_org(request.organization)  # type: ignore[attr-defined]
+            .select_related("patient", "provider", "facility", "appointment_type", "room")
+            .get(pk=pk)
+        )
     except Appointment.DoesNotExist:
         raise Http404("no such appointment") from None
 
@@ -111,8 +114,7 @@ def _local(moment: datetime, zone: str) -> datetime:
 
 
 def calendar_token(provider: Provider) -> str:
-    return signing.dumps({"provider": provider.pk, "org": provider.organization_id},
-                         salt=ICS_SALT)
+    return signing.dumps({"provider": provider.pk, "org": provider.organization_id}, salt=ICS_SALT)
 
 
 def calendar_url(request: HttpRequest, provider: Provider) -> str:
@@ -121,6 +123,7 @@ def calendar_url(request: HttpRequest, provider: Provider) -> str:
 
 
 # --- day and week views ------------------------------------------------------------------------
+
 
 @dataclass
 class Block:
@@ -131,8 +134,9 @@ class Block:
     span: int
 
 
-def _grid(columns: list[selectors.DayColumn], day: date, zone: str
-          ) -> tuple[list[tuple[Provider, list[Block]]], list[tuple[str, int]], int]:
+def _grid(
+    columns: list[selectors.DayColumn], day: date, zone: str
+) -> tuple[list[tuple[Provider, list[Block]]], list[tuple[str, int]], int]:
     tz = ZoneInfo(zone)
     first_hour, last_hour = 7, 19
     for column in columns:
@@ -153,8 +157,13 @@ def _grid(columns: list[selectors.DayColumn], day: date, zone: str
             row = min(max(offset, 0), rows - 1) + 1
             blocks.append(Block(appt, row, min(span, rows - row + 1)))
         placed.append((column.provider, blocks))
-    hours = [(datetime.combine(day, time(h)).strftime("%-I %p"),
-              (h - first_hour) * 60 // GRID_MINUTES + 1) for h in range(first_hour, last_hour)]
+    hours = [
+        (
+            datetime.combine(day, time(h)).strftime("%-I %p"),
+            (h - first_hour) * 60 // GRID_MINUTES + 1,
+        )
+        for h in range(first_hour, last_hour)
+    ]
     return placed, hours, rows
 
 
@@ -170,15 +179,30 @@ def day(request: HttpRequest) -> HttpResponse:
     chosen = next((p for p in providers if str(p.pk) == request.GET.get("provider")), None)
     columns = selectors.day_view(org, facility, shown, provider=chosen)
     placed, hours, rows = _grid(columns, shown, facility.time_zone)
-    record_read(request, patient_id=None, resource_type="Schedule",
-                detail={"day": shown.isoformat(), "facility": facility.pk})
-    return render(request, "scheduling/day.html", {
-        "facility": facility, "facilities": facilities, "day": shown, "providers": providers,
-        "chosen": chosen, "columns": placed, "hours": hours, "rows": rows,
-        "count": sum(len(blocks) for _, blocks in placed),
-        "previous": shown - timedelta(days=1), "next": shown + timedelta(days=1),
-        "today": clock.today(facility.time_zone),
-    })
+    record_read(
+        request,
+        patient_id=None,
+        resource_type="Schedule",
+        detail={"day": shown.isoformat(), "facility": facility.pk},
+    )
+    return render(
+        request,
+        "scheduling/day.html",
+        {
+            "facility": facility,
+            "facilities": facilities,
+            "day": shown,
+            "providers": providers,
+            "chosen": chosen,
+            "columns": placed,
+            "hours": hours,
+            "rows": rows,
+            "count": sum(len(blocks) for _, blocks in placed),
+            "previous": shown - timedelta(days=1),
+            "next": shown + timedelta(days=1),
+            "today": clock.today(facility.time_zone),
+        },
+    )
 
 
 @require_GET
@@ -190,31 +214,51 @@ def week(request: HttpRequest) -> HttpResponse:
     facility = _facility(request, facilities)
     providers = list(selectors.providers_for(org).filter(facilities=facility))
     wanted = request.GET.get("provider") or str(
-        getattr(getattr(request.user, "provider", None), "pk", ""))
-    chosen = next((p for p in providers if str(p.pk) == wanted), providers[0] if providers
-                  else None)
+        getattr(getattr(request.user, "provider", None), "pk", "")
+    )
+    chosen = next(
+        (p for p in providers if str(p.pk) == wanted), providers[0] if providers else None
+    )
     shown = parse_date(request.GET.get("date"), clock.today(facility.time_zone))
     monday = shown - timedelta(days=shown.weekday())
     days = selectors.week_view(org, facility, monday, provider=chosen) if chosen else {}
-    record_read(request, patient_id=None, resource_type="Schedule",
-                detail={"week": monday.isoformat(), "provider": chosen.pk if chosen else None})
-    return render(request, "scheduling/week.html", {
-        "facility": facility, "facilities": facilities, "providers": providers,
-        "chosen": chosen, "monday": monday, "days": sorted(days.items()),
-        "previous": monday - timedelta(days=7), "next": monday + timedelta(days=7),
-        "today": clock.today(facility.time_zone),
-    })
+    record_read(
+        request,
+        patient_id=None,
+        resource_type="Schedule",
+        detail={"week": monday.isoformat(), "provider": chosen.pk if chosen else None},
+    )
+    return render(
+        request,
+        "scheduling/week.html",
+        {
+            "facility": facility,
+            "facilities": facilities,
+            "providers": providers,
+            "chosen": chosen,
+            "monday": monday,
+            "days": sorted(days.items()),
+            "previous": monday - timedelta(days=7),
+            "next": monday + timedelta(days=7),
+            "today": clock.today(facility.time_zone),
+        },
+    )
 
 
 # --- booking -----------------------------------------------------------------------------------
+
 
 def _book_form(request: HttpRequest, data: Any = None) -> BookForm:
     initial = {"date": clock.today(), "every_weeks": 1, "count": 4}
     user: Any = request.user
     if user.default_facility_id:
         initial["facility"] = user.default_facility_id
-    return BookForm(data, initial=initial, organization=request.organization,  # type: ignore
-                    may_override=_may_override(request))
+    return BookForm(
+        data,
+        initial=initial,
+        organization=request.organization,  # type: ignore
+        may_override=_may_override(request),
+    )
 
 
 def _chosen_patient(request: HttpRequest, value: Any) -> Patient | None:
@@ -235,12 +279,16 @@ def _open_slots(request: HttpRequest, data: Any) -> tuple[list[Any], Any, str]:
         return [], facility, "Choose the appointment type and the facility first."
     first = cleaned.get("date") or clock.today(facility.time_zone)
     provider = cleaned.get("provider")
-    slots = selectors.next_open_slots(org, kind, date_from=first,
-                                      date_to=first + timedelta(days=SLOT_DAYS),
-                                      providers=[provider] if provider else None,
-                                      facility=facility, limit=24)
-    return [{"value": slot_value(s.provider.pk, s.start), "slot": s} for s in slots], \
-        facility, ""
+    slots = selectors.next_open_slots(
+        org,
+        kind,
+        date_from=first,
+        date_to=first + timedelta(days=SLOT_DAYS),
+        providers=[provider] if provider else None,
+        facility=facility,
+        limit=24,
+    )
+    return [{"value": slot_value(s.provider.pk, s.start), "slot": s} for s in slots], facility, ""
 
 
 @require_http_methods(["GET", "POST"])
@@ -249,8 +297,7 @@ def book(request: HttpRequest) -> HttpResponse:
     """Book a visit: choose the patient, the type, where; find open slots; choose one; book."""
     actor = Actor.from_request(request) if request.method == "POST" else None
     form = _book_form(request, request.POST if request.method == "POST" else None)
-    patient = _chosen_patient(request, request.POST.get("patient")
-                              or request.GET.get("patient"))
+    patient = _chosen_patient(request, request.POST.get("patient") or request.GET.get("patient"))
     status, slots, facility, slot_note = 200, None, None, ""
     if request.method == "POST":
         if form.is_valid():
@@ -259,19 +306,29 @@ def book(request: HttpRequest) -> HttpResponse:
                 form.add_error("patient", "Patient: search and choose the patient")
             else:
                 booking = services.BookingRequest(
-                    patient=patient, provider=data["provider"],
-                    appointment_type=data["appointment_type"], start=data["start"],
-                    facility=data["facility"], reason=data.get("reason") or "")
+                    patient=patient,
+                    provider=data["provider"],
+                    appointment_type=data["appointment_type"],
+                    start=data["start"],
+                    facility=data["facility"],
+                    reason=data.get("reason") or "",
+                )
                 try:
                     if data.get("repeat"):
-                        booked = services.book_series(actor=actor, request=booking,  # type: ignore
-                                                      rrule=form.rrule(), count=data["count"])
+                        booked = services.book_series(
+                            actor=actor,
+                            request=booking,  # type: ignore
+                            rrule=form.rrule(),
+                            count=data["count"],
+                        )
                         first = booked[0]
                         note = f" and {len(booked) - 1} more visits in the series"
                     else:
                         first = services.book_appointment(
-                            actor=actor, request=booking,  # type: ignore[arg-type]
-                            override_availability=bool(data.get("override_availability")))
+                            actor=actor,
+                            request=booking,  # type: ignore[arg-type]
+                            override_availability=bool(data.get("override_availability")),
+                        )
                         note = ""
                 except services.BookingConflict as exc:
                     status = CONFLICT
@@ -282,9 +339,12 @@ def book(request: HttpRequest) -> HttpResponse:
                     apply_service_errors(form, exc)
                 else:
                     local = _local(first.start, first.facility.time_zone)
-                    messages.success(request, f"Booked {patient.display_name} with "
-                                              f"{first.provider.display_name} on "
-                                              f"{local:%a %m/%d/%Y at %-I:%M %p}{note}.")
+                    messages.success(
+                        request,
+                        f"Booked {patient.display_name} with "
+                        f"{first.provider.display_name} on "
+                        f"{local:%a %m/%d/%Y at %-I:%M %p}{note}.",
+                    )
                     return redirect("scheduling:appointment", pk=first.pk)
         if status == 200:
             status = INVALID
@@ -294,21 +354,36 @@ def book(request: HttpRequest) -> HttpResponse:
         form = _book_form(request, request.GET)
         form.is_valid()
         slots, facility, slot_note = _open_slots(request, request.GET)
-    return render(request, "scheduling/book.html", {
-        "form": form, "patient": patient, "slots": slots, "slot_note": slot_note,
-        "facility": facility, "chosen_slot": form.data.get("slot", ""),
-        "patient_options": _patient_options(request, request.GET.get("patient_q", ""), patient),
-    }, status=status)
+    return render(
+        request,
+        "scheduling/book.html",
+        {
+            "form": form,
+            "patient": patient,
+            "slots": slots,
+            "slot_note": slot_note,
+            "facility": facility,
+            "chosen_slot": form.data.get("slot", ""),
+            "patient_options": _patient_options(request, request.GET.get("patient_q", ""), patient),
+        },
+        status=status,
+    )
 
 
-def _patient_options(request: HttpRequest, query: str, chosen: Patient | None
-                     ) -> list[Patient] | None:
+def _patient_options(
+    request: HttpRequest, query: str, chosen: Patient | None
+) -> list[Patient] | None:
     query = query.strip()[:100]
     if not query:
         return None
     found = patient_selectors.search_patients(request.organization, query)  # type: ignore
-    record_read(request, patient_id=None, resource_type="Patient", action=Action.SEARCH,
-                detail={"query": query, "results": len(found), "page": "book"})
+    record_read(
+        request,
+        patient_id=None,
+        resource_type="Patient",
+        action=Action.SEARCH,
+        detail={"query": query, "results": len(found), "page": "book"},
+    )
     return [p for p in found if chosen is None or p.pk != chosen.pk]
 
 
@@ -318,8 +393,11 @@ def patient_options(request: HttpRequest) -> HttpResponse:
     """The booking form's patient typeahead: the patients search, as choices."""
     chosen = _chosen_patient(request, request.GET.get("patient"))
     options = _patient_options(request, request.GET.get("patient_q", ""), chosen)
-    return render(request, "scheduling/book.html#patient_choices",
-                  {"patient": chosen, "patient_options": options})
+    return render(
+        request,
+        "scheduling/book.html#patient_choices",
+        {"patient": chosen, "patient_options": options},
+    )
 
 
 @require_GET
@@ -327,35 +405,55 @@ def patient_options(request: HttpRequest) -> HttpResponse:
 def slots(request: HttpRequest) -> HttpResponse:
     """The booking form's open slots (htmx)."""
     found, facility, note = _open_slots(request, request.GET)
-    return render(request, "scheduling/book.html#slot_choices",
-                  {"slots": found, "facility": facility, "slot_note": note,
-                   "chosen_slot": request.GET.get("slot", "")})
+    return render(
+        request,
+        "scheduling/book.html#slot_choices",
+        {
+            "slots": found,
+            "facility": facility,
+            "slot_note": note,
+            "chosen_slot": request.GET.get("slot", ""),
+        },
+    )
 
 
 # --- one appointment ---------------------------------------------------------------------------
 
-def _appointment_page(request: HttpRequest, appt: Appointment, *, status: int = 200,
-                      **forms: Any) -> HttpResponse:
+
+def _appointment_page(
+    request: HttpRequest, appt: Appointment, *, status: int = 200, **forms: Any
+) -> HttpResponse:
     zone = appt.facility.time_zone
     reschedule = forms.get("reschedule") or RescheduleForm(
         request.GET if request.GET.get("find") else None,
         initial={"date": _local(appt.start, zone).date()},
-        may_override=_may_override(request), zone=zone)
+        may_override=_may_override(request),
+        zone=zone,
+    )
     slot_list = None
     if request.GET.get("find") or forms.get("reschedule"):
         first = parse_date(reschedule.data.get("date"), clock.today(zone))
-        found = selectors.next_open_slots(request.organization,  # type: ignore[attr-defined]
-                                          appt.appointment_type, date_from=first,
-                                          date_to=first + timedelta(days=SLOT_DAYS),
-                                          providers=[appt.provider], facility=appt.facility,
-                                          limit=24)
+        found = selectors.next_open_slots(
+            request.organization,  # type: ignore[attr-defined]
+            appt.appointment_type,
+            date_from=first,
+            date_to=first + timedelta(days=SLOT_DAYS),
+            providers=[appt.provider],
+            facility=appt.facility,
+            limit=24,
+        )
         slot_list = [{"value": slot_value(s.provider.pk, s.start), "slot": s} for s in found]
     steps = list(appt.steps.select_related("by", "room").order_by("at"))
-    record_read(request, patient_id=appt.patient_id, resource_type="Appointment",
-                resource_id=appt.pk)
+    record_read(
+        request, patient_id=appt.patient_id, resource_type="Appointment", resource_id=appt.pk
+    )
     context = {
-        "appt": appt, "facility": appt.facility, "steps": steps,
-        "reschedule_form": reschedule, "slots": slot_list, "chosen_slot": "",
+        "appt": appt,
+        "facility": appt.facility,
+        "steps": steps,
+        "reschedule_form": reschedule,
+        "slots": slot_list,
+        "chosen_slot": "",
         "cancel_form": forms.get("cancel") or CancelForm(),
         "may_no_show": appt.status == Status.BOOKED and appt.start <= clock.now(),
         "encounter": getattr(appt, "encounter", None),
@@ -376,15 +474,18 @@ def appointment(request: HttpRequest, pk: int) -> HttpResponse:
 @require_perms("scheduling.change_appointment", "patients.view_patient")
 def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     appt = _appointment(request, pk)
-    form = RescheduleForm(request.POST, may_override=_may_override(request),
-                          zone=appt.facility.time_zone)
+    form = RescheduleForm(
+        request.POST, may_override=_may_override(request), zone=appt.facility.time_zone
+    )
     status = INVALID
     if form.is_valid():
         try:
             services.reschedule_appointment(
-                actor=Actor.from_request(request), appointment=appt,
+                actor=Actor.from_request(request),
+                appointment=appt,
                 start=form.cleaned_data["start"],
-                override_availability=bool(form.cleaned_data.get("override_availability")))
+                override_availability=bool(form.cleaned_data.get("override_availability")),
+            )
         except services.BookingConflict as exc:
             status = CONFLICT
             form.add_error("slot", f"This time was just taken: {exc}. Choose another slot.")
@@ -406,8 +507,11 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     form = CancelForm(request.POST)
     if form.is_valid():
         try:
-            services.cancel_appointment(actor=Actor.from_request(request), appointment=appt,
-                                        reason=form.cleaned_data["cancel_reason"])
+            services.cancel_appointment(
+                actor=Actor.from_request(request),
+                appointment=appt,
+                reason=form.cleaned_data["cancel_reason"],
+            )
         except (ValidationError, services.BookingConflict) as exc:
             _form_error(form, exc)
         else:
@@ -431,8 +535,11 @@ def no_show(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _messages_of(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        return "; ".join(m for ms in exc.message_dict.values() for m in ms) \
-            if hasattr(exc, "error_dict") else "; ".join(exc.messages)
+        return (
+            "; ".join(m for ms in exc.message_dict.values() for m in ms)
+            if hasattr(exc, "error_dict")
+            else "; ".join(exc.messages)
+        )
     return str(exc)
 
 
@@ -454,12 +561,19 @@ NEXT_ACTION = {
     Status.CHECKOUT: (Status.DONE, "Done"),
 }
 BOARD_GROUPS = [*FLOW_ORDER, Status.NO_SHOW]
-STEP_SHORT = {Status.ARRIVED: "In", Status.ROOMED: "Rm", Status.READY: "Rdy",
-              Status.WITH_PROVIDER: "Prov", Status.CHECKOUT: "Out", Status.DONE: "Done"}
+STEP_SHORT = {
+    Status.ARRIVED: "In",
+    Status.ROOMED: "Rm",
+    Status.READY: "Rdy",
+    Status.WITH_PROVIDER: "Prov",
+    Status.CHECKOUT: "Out",
+    Status.DONE: "Done",
+}
 
 
-def _board_context(request: HttpRequest, facility: Facility, facilities: list[Facility],
-                   **extra: Any) -> dict[str, Any]:
+def _board_context(
+    request: HttpRequest, facility: Facility, facilities: list[Facility], **extra: Any
+) -> dict[str, Any]:
     org = request.organization  # type: ignore[attr-defined]
     rows = selectors.flow_board(org, facility)
     rooms = selectors.room_board(org, facility)
@@ -471,26 +585,50 @@ def _board_context(request: HttpRequest, facility: Facility, facilities: list[Fa
         row.encounter_id = encounter.pk if encounter else None  # type: ignore[attr-defined]
         row.steps = [  # type: ignore[attr-defined]
             {"label": Status(s).label, "short": STEP_SHORT[s], "at": row.step_times[s]}
-            for s in FLOW_ORDER[1:] if s in row.step_times]
+            for s in FLOW_ORDER[1:]
+            if s in row.step_times
+        ]
         groups.setdefault(appt.status, []).append(row)
     encounter_ids = [row.encounter_id for row in rows if row.encounter_id]  # type: ignore
-    alerts = list(Alert.objects.for_org(org).filter(  # the board's open alerts: one query
-        encounter_id__in=encounter_ids, acknowledged_at__isnull=True)
-        .select_related("patient").order_by("raised_at")) if encounter_ids else []
-    record_read(request, patient_id=None, resource_type="FlowBoard",
-                detail={"facility": facility.pk, "visits": len(rows)})
+    alerts = (
+        list(
+            Alert.objects.for_org(org)
+            .filter(  # the board's open alerts: one query
+                encounter_id__in=encounter_ids, acknowledged_at__isnull=True
+            )
+            .select_related("patient")
+            .order_by("raised_at")
+        )
+        if encounter_ids
+        else []
+    )
+    record_read(
+        request,
+        patient_id=None,
+        resource_type="FlowBoard",
+        detail={"facility": facility.pk, "visits": len(rows)},
+    )
     return {
-        "facility": facility, "facilities": facilities, "today": clock.today(facility.time_zone),
+        "facility": facility,
+        "facilities": facilities,
+        "today": clock.today(facility.time_zone),
         "groups": [(Status(s).label, s, groups[s]) for s in BOARD_GROUPS if s in groups],
-        "visit_count": len(rows), "rooms": rooms,
+        "visit_count": len(rows),
+        "rooms": rooms,
         "ready_rooms": [r for r in rooms if r.status == Resource.RoomStatus.READY],
-        "alerts": alerts, "next_action": NEXT_ACTION, "checkin_form": CheckInForm(),
-        "board_error": "", "error_row": None, "notice": "", **extra,
+        "alerts": alerts,
+        "next_action": NEXT_ACTION,
+        "checkin_form": CheckInForm(),
+        "board_error": "",
+        "error_row": None,
+        "notice": "",
+        **extra,
     }
 
 
-def _board_response(request: HttpRequest, facility: Facility, *, status: int = 200,
-                    **extra: Any) -> HttpResponse:
+def _board_response(
+    request: HttpRequest, facility: Facility, *, status: int = 200, **extra: Any
+) -> HttpResponse:
     facilities = list(facilities_of(request.organization))  # type: ignore[attr-defined]
     context = _board_context(request, facility, facilities, **extra)
     if request.htmx:  # type: ignore[attr-defined]
@@ -517,19 +655,27 @@ def advance(request: HttpRequest, pk: int) -> HttpResponse:
     if to == Status.ARRIVED:
         form = CheckInForm(request.POST)
         if form.is_valid():
-            kwargs = {"copay_amount": form.cleaned_data["copay_amount"],
-                      "copay_collected": form.cleaned_data["copay_collected"]}
+            kwargs = {
+                "copay_amount": form.cleaned_data["copay_amount"],
+                "copay_collected": form.cleaned_data["copay_collected"],
+            }
         else:
             error = " ".join(e for es in form.errors.values() for e in es)
     if to == Status.ROOMED:
         room_id = request.POST.get("room", "")
-        kwargs["room"] = Resource.objects.for_org(request.organization).filter(  # type: ignore
-            pk=room_id if room_id.isdigit() else 0).first()
+        kwargs["room"] = (
+            Resource.objects.for_org(request.organization)
+            .filter(  # type: ignore
+                pk=room_id if room_id.isdigit() else 0
+            )
+            .first()
+        )
     status = 200
     if not error:
         try:
-            services.advance_flow(actor=Actor.from_request(request), appointment=appt, to=to,
-                                  **kwargs)
+            services.advance_flow(
+                actor=Actor.from_request(request), appointment=appt, to=to, **kwargs
+            )
         except ValidationError as exc:
             error, status = _messages_of(exc), INVALID
         except services.BookingConflict as exc:
@@ -539,16 +685,25 @@ def advance(request: HttpRequest, pk: int) -> HttpResponse:
     label = f"{appt.patient.family_name}, {appt.patient.given_name}"
     if not request.htmx:  # type: ignore[attr-defined]
         if error:
-            return _board_response(request, appt.facility, status=status,
-                                   board_error=f"{label}: {error}", error_row=appt.pk)
+            return _board_response(
+                request,
+                appt.facility,
+                status=status,
+                board_error=f"{label}: {error}",
+                error_row=appt.pk,
+            )
         messages.success(request, f"{label}: {Status(to).label.lower()}.")
         return redirect(reverse("scheduling:board") + f"?facility={appt.facility_id}")
     if error:
         # htmx swaps only 2xx and 422: a visit moved by someone else shows the fresh board.
-        return _board_response(request, appt.facility, status=INVALID,
-                               board_error=f"{label}: {error}", error_row=appt.pk)
-    return _board_response(request, appt.facility,
-                           notice=f"{label}: {Status(to).label.lower()}.")
+        return _board_response(
+            request,
+            appt.facility,
+            status=INVALID,
+            board_error=f"{label}: {error}",
+            error_row=appt.pk,
+        )
+    return _board_response(request, appt.facility, notice=f"{label}: {Status(to).label.lower()}.")
 
 
 @require_POST
@@ -556,16 +711,23 @@ def advance(request: HttpRequest, pk: int) -> HttpResponse:
 def room_status(request: HttpRequest, pk: int) -> HttpResponse:
     """Set a room's status (turnover done: the room is ready again)."""
     try:
-        room = Resource.objects.for_org(request.organization).select_related(  # type: ignore
-            "facility").get(pk=pk)
+        room = (
+            Resource.objects.for_org(request.organization)
+            .select_related(  # type: ignore
+                "facility"
+            )
+            .get(pk=pk)
+        )
     except Resource.DoesNotExist:
         raise Http404("no such room") from None
     try:
-        services.set_room_status(actor=Actor.from_request(request), room=room,
-                                 status=request.POST.get("status", ""))
+        services.set_room_status(
+            actor=Actor.from_request(request), room=room, status=request.POST.get("status", "")
+        )
     except ValidationError as exc:
-        return _board_response(request, room.facility, status=INVALID,
-                               board_error=f"{room.name}: {_messages_of(exc)}")
+        return _board_response(
+            request, room.facility, status=INVALID, board_error=f"{room.name}: {_messages_of(exc)}"
+        )
     notice = f"{room.name}: {room.get_status_display().lower()}."
     if not request.htmx:  # type: ignore[attr-defined]
         messages.success(request, notice)
@@ -575,8 +737,10 @@ def room_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- setup (managers) --------------------------------------------------------------------------
 
-def _setup_page(request: HttpRequest, template: str, form_name: str, form: Any,
-                status: int = 200, **extra: Any) -> HttpResponse:
+
+def _setup_page(
+    request: HttpRequest, template: str, form_name: str, form: Any, status: int = 200, **extra: Any
+) -> HttpResponse:
     return render(request, template, {form_name: form, **extra}, status=status)
 
 
@@ -601,14 +765,23 @@ def providers(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if not request.user.has_perm("scheduling.add_provider"):  # type: ignore[union-attr]
             return require_perms("scheduling.add_provider")(lambda r: HttpResponse())(request)
-        if _create(request, form, services.create_provider,
-                   f"Provider {request.POST.get('given_name', '')} "
-                   f"{request.POST.get('family_name', '')} added."):
+        if _create(
+            request,
+            form,
+            services.create_provider,
+            f"Provider {request.POST.get('given_name', '')} "
+            f"{request.POST.get('family_name', '')} added.",
+        ):
             return redirect("scheduling:providers")
     listed = Provider.objects.for_org(org).prefetch_related("facilities").select_related("user")
-    return _setup_page(request, "scheduling/providers.html", "form", form,
-                       status=INVALID if request.method == "POST" else 200,
-                       providers=list(listed))
+    return _setup_page(
+        request,
+        "scheduling/providers.html",
+        "form",
+        form,
+        status=INVALID if request.method == "POST" else 200,
+        providers=list(listed),
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -618,15 +791,21 @@ def provider(request: HttpRequest, pk: int) -> HttpResponse:
     org = request.organization  # type: ignore[attr-defined]
     chosen = _provider(request, pk)
     posted = request.POST.get("form") if request.method == "POST" else None
-    weekly = WeeklyRuleForm(request.POST if posted == "weekly" else None, organization=org,
-                            prefix="weekly", initial={"every_weeks": 1})
-    blocked = BlockedForm(request.POST if posted == "blocked" else None, organization=org,
-                          prefix="blocked")
+    weekly = WeeklyRuleForm(
+        request.POST if posted == "weekly" else None,
+        organization=org,
+        prefix="weekly",
+        initial={"every_weeks": 1},
+    )
+    blocked = BlockedForm(
+        request.POST if posted == "blocked" else None, organization=org, prefix="blocked"
+    )
     status = 200
     if posted:
         if not request.user.has_perm("scheduling.add_availabilityrule"):  # type: ignore
-            return require_perms("scheduling.add_availabilityrule")(
-                lambda r: HttpResponse())(request)
+            return require_perms("scheduling.add_availabilityrule")(lambda r: HttpResponse())(
+                request
+            )
         form = weekly if posted == "weekly" else blocked
 
         def add(*, actor: Actor, **values: Any) -> AvailabilityRule:
@@ -636,16 +815,27 @@ def provider(request: HttpRequest, pk: int) -> HttpResponse:
         if _create(request, form, add, f"{label} added for {chosen.display_name}."):
             return redirect("scheduling:provider", pk=chosen.pk)
         status = INVALID
-    rules = list(AvailabilityRule.objects.for_org(org).filter(provider=chosen, is_active=True)
-                 .select_related("facility").order_by("kind", "starts_on"))
+    rules = list(
+        AvailabilityRule.objects.for_org(org)
+        .filter(provider=chosen, is_active=True)
+        .select_related("facility")
+        .order_by("kind", "starts_on")
+    )
     user: Any = request.user
     show_feed = user.has_perm("scheduling.add_availabilityrule") or chosen.user_id == user.pk
-    return render(request, "scheduling/provider.html", {
-        "provider": chosen, "weekly_form": weekly, "blocked_form": blocked,
-        "available": [r for r in rules if r.kind == AvailabilityRule.Kind.AVAILABLE],
-        "blocked": [r for r in rules if r.kind == AvailabilityRule.Kind.BLOCKED],
-        "feed_url": calendar_url(request, chosen) if show_feed else "",
-    }, status=status)
+    return render(
+        request,
+        "scheduling/provider.html",
+        {
+            "provider": chosen,
+            "weekly_form": weekly,
+            "blocked_form": blocked,
+            "available": [r for r in rules if r.kind == AvailabilityRule.Kind.AVAILABLE],
+            "blocked": [r for r in rules if r.kind == AvailabilityRule.Kind.BLOCKED],
+            "feed_url": calendar_url(request, chosen) if show_feed else "",
+        },
+        status=status,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -656,14 +846,23 @@ def rooms(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if not request.user.has_perm("scheduling.add_resource"):  # type: ignore[union-attr]
             return require_perms("scheduling.add_resource")(lambda r: HttpResponse())(request)
-        if _create(request, form, services.create_resource,
-                   f"{request.POST.get('name', 'Room')} added."):
+        if _create(
+            request, form, services.create_resource, f"{request.POST.get('name', 'Room')} added."
+        ):
             return redirect("scheduling:rooms")
-    listed = Resource.objects.for_org(org).select_related("facility").order_by(
-        "facility__name", "sort_order", "name")
-    return _setup_page(request, "scheduling/rooms.html", "form", form,
-                       status=INVALID if request.method == "POST" else 200,
-                       rooms=list(listed))
+    listed = (
+        Resource.objects.for_org(org)
+        .select_related("facility")
+        .order_by("facility__name", "sort_order", "name")
+    )
+    return _setup_page(
+        request,
+        "scheduling/rooms.html",
+        "form",
+        form,
+        status=INVALID if request.method == "POST" else 200,
+        rooms=list(listed),
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -673,15 +872,25 @@ def types(request: HttpRequest) -> HttpResponse:
     form = AppointmentTypeForm(request.POST or None)
     if request.method == "POST":
         if not request.user.has_perm("scheduling.add_appointmenttype"):  # type: ignore
-            return require_perms("scheduling.add_appointmenttype")(
-                lambda r: HttpResponse())(request)
-        if _create(request, form, services.create_appointment_type,
-                   f"Appointment type {request.POST.get('name', '')} added."):
+            return require_perms("scheduling.add_appointmenttype")(lambda r: HttpResponse())(
+                request
+            )
+        if _create(
+            request,
+            form,
+            services.create_appointment_type,
+            f"Appointment type {request.POST.get('name', '')} added.",
+        ):
             return redirect("scheduling:types")
     listed = AppointmentType.objects.for_org(org).order_by("name")
-    return _setup_page(request, "scheduling/types.html", "form", form,
-                       status=INVALID if request.method == "POST" else 200,
-                       types=list(listed))
+    return _setup_page(
+        request,
+        "scheduling/types.html",
+        "form",
+        form,
+        status=INVALID if request.method == "POST" else 200,
+        types=list(listed),
+    )
 
 
 # --- the provider's calendar feed --------------------------------------------------------------
@@ -702,20 +911,29 @@ def calendar(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("no such calendar") from None
     if not isinstance(claim, dict) or claim.get("provider") != pk:
         raise Http404("no such calendar")
-    chosen = Provider.objects.filter(pk=pk, organization_id=claim.get("org"),
-                                     is_active=True).first()
+    chosen = Provider.objects.filter(
+        pk=pk, organization_id=claim.get("org"), is_active=True
+    ).first()
     if chosen is None:
         raise Http404("no such calendar")
     now = clock.now()
     appointments = selectors.appointments_between(
-        chosen.organization_id, now - timedelta(days=FEED_PAST_DAYS),
-        now + timedelta(days=FEED_AHEAD_DAYS), provider=chosen, include_cancelled=True)
-    audit.record(action=Action.EXPORT, organization_id=chosen.organization_id,
-                 username="calendar-feed", resource_type="ProviderCalendar",
-                 resource_id=chosen.pk, channel="ics",
-                 detail={"events": len(appointments)})
+        chosen.organization_id,
+        now - timedelta(days=FEED_PAST_DAYS),
+        now + timedelta(days=FEED_AHEAD_DAYS),
+        provider=chosen,
+        include_cancelled=True,
+    )
+    audit.record(
+        action=Action.EXPORT,
+        organization_id=chosen.organization_id,
+        username="calendar-feed",
+        resource_type="ProviderCalendar",
+        resource_id=chosen.pk,
+        channel="ics",
+        detail={"events": len(appointments)},
+    )
     body = provider_calendar(chosen, appointments, host=request.get_host().split(":")[0])
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'inline; filename="provider-{chosen.pk}.ics"'
     return response
-

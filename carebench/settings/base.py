@@ -143,8 +143,10 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 12}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -241,6 +243,7 @@ CAREBENCH_REMINDER_LEAD_HOURS = [
 CAREBENCH_SMS_BACKEND = os.environ.get(
     "CAREBENCH_SMS_BACKEND", "carebench.scheduling.reminders.ConsoleSmsBackend"
 )
-EMAIL_BACKEND = os.environ.get("CAREBENCH_EMAIL_BACKEND",
-                               "django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = os.environ.get(
+    "CAREBENCH_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
 DEFAULT_FROM_EMAIL = os.environ.get("CAREBENCH_FROM_EMAIL", "reminders@carebench.invalid")

@@ -117,8 +117,9 @@ def test_enrolled_user_must_pass_the_code(manager):
     assert bad.status_code == 200 and b"not correct" in bad.content
     assert client.get("/").status_code == 302
     # django-otp throttles after a failure (1 s, 2 s, ...); a person retries after that wait
-    TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_timestamp=None,
-                                                   throttling_failure_count=0)
+    TOTPDevice.objects.filter(pk=device.pk).update(
+        throttling_failure_timestamp=None, throttling_failure_count=0
+    )
     good = client.post(reverse("accounts:mfa_verify"), {"token": f"{totp(device.bin_key):06d}"})
     assert good.status_code == 302
     assert client.get("/").status_code == 200
@@ -141,8 +142,10 @@ def test_logout_is_post_only_and_audited(mat):
 
 def test_open_redirect_after_login_is_refused(mat):
     client = Client()
-    response = client.post(reverse("accounts:login") + "?next=https://evil.example/",
-                           {"username": mat.username, "password": TEST_PASSWORD})
+    response = client.post(
+        reverse("accounts:login") + "?next=https://evil.example/",
+        {"username": mat.username, "password": TEST_PASSWORD},
+    )
     assert response["Location"] == "/"
 
 

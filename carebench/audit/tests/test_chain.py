@@ -8,9 +8,17 @@ from carebench.audit.verify import verify_all, verify_chain
 
 
 def _record(org_id, n=1):
-    return [services.record(action="view", organization_id=org_id, username="u",
-                            patient_id=7, resource_type="Patient", resource_id=7)
-            for _ in range(n)]
+    return [
+        services.record(
+            action="view",
+            organization_id=org_id,
+            username="u",
+            patient_id=7,
+            resource_type="Patient",
+            resource_id=7,
+        )
+        for _ in range(n)
+    ]
 
 
 def test_events_chain_by_hash_per_organization(org, other_org):
@@ -47,8 +55,10 @@ def test_database_refuses_update_and_delete(org):
 
     event = _record(org.pk)[0]
     triggers.install(connection)
-    for sql in ("UPDATE audit_auditevent SET detail = 'x' WHERE id = %s",
-                "DELETE FROM audit_auditevent WHERE id = %s"):
+    for sql in (
+        "UPDATE audit_auditevent SET detail = 'x' WHERE id = %s",
+        "DELETE FROM audit_auditevent WHERE id = %s",
+    ):
         with pytest.raises(Exception, match="append-only"), transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(sql, [event.pk])
@@ -64,8 +74,9 @@ def test_verify_names_an_edited_event(org):
     events = _record(org.pk, 3)
     _drop_triggers()
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET username = 'someone-else' WHERE id = %s",
-                       [events[1].pk])
+        cursor.execute(
+            "UPDATE audit_auditevent SET username = 'someone-else' WHERE id = %s", [events[1].pk]
+        )
     report = verify_chain(events[1].chain)
     assert [(p.seq, p.event_id) for p in report.problems] == [(2, events[1].pk)]
     assert "edited" in str(report.problems[0])

@@ -20,13 +20,27 @@ URL = "/audit/"
 def events(mat, manager, other_mat):
     """A few events in the manager's organization and one in another organization."""
     patient = make_patient(mat, family_name="Zimmer")
-    audit.record_for_actor(actor_for(mat), action=Action.VIEW, patient_id=patient.pk,
-                           resource_type="Patient", resource_id=patient.pk)
-    audit.record_for_actor(actor_for(mat), action=Action.SEARCH, resource_type="Patient",
-                           detail={"query": "zim", "results": 1})
+    audit.record_for_actor(
+        actor_for(mat),
+        action=Action.VIEW,
+        patient_id=patient.pk,
+        resource_type="Patient",
+        resource_id=patient.pk,
+    )
+    audit.record_for_actor(
+        actor_for(mat),
+        action=Action.SEARCH,
+        resource_type="Patient",
+        detail={"query": "zim", "results": 1},
+    )
     elsewhere = make_patient(other_mat, family_name="Elsewhere")
-    audit.record_for_actor(actor_for(other_mat), action=Action.VIEW, patient_id=elsewhere.pk,
-                           resource_type="Patient", resource_id=elsewhere.pk)
+    audit.record_for_actor(
+        actor_for(other_mat),
+        action=Action.VIEW,
+        patient_id=elsewhere.pk,
+        resource_type="Patient",
+        resource_id=elsewhere.pk,
+    )
     return {"patient": patient, "elsewhere": elsewhere}
 
 
@@ -43,8 +57,10 @@ def test_manager_sees_only_own_organization(manager_client, events, other_mat):
     assert response.status_code == 200
     names = _usernames(response)
     assert names and other_mat.username not in names
-    assert all(e.organization_id == response.wsgi_request.organization.pk
-               for e in response.context["page"].object_list)
+    assert all(
+        e.organization_id == response.wsgi_request.organization.pk
+        for e in response.context["page"].object_list
+    )
     assert "no-store" in response["Cache-Control"]
 
 
@@ -64,13 +80,13 @@ def test_filter_by_user_action_and_patient(manager_client, events, mat):
 
 def test_filter_by_date_range(manager_client, events):
     today = clock.today()
-    inside = manager_client.get(URL, {"date_from": today.isoformat(),
-                                      "date_to": today.isoformat()})
+    inside = manager_client.get(URL, {"date_from": today.isoformat(), "date_to": today.isoformat()})
     assert inside.context["page"].object_list
     past = manager_client.get(URL, {"date_to": (today - timedelta(days=3)).isoformat()})
     assert not past.context["page"].object_list
-    bad = manager_client.get(URL, {"date_from": today.isoformat(),
-                                   "date_to": (today - timedelta(days=1)).isoformat()})
+    bad = manager_client.get(
+        URL, {"date_from": today.isoformat(), "date_to": (today - timedelta(days=1)).isoformat()}
+    )
     assert bad.status_code == 422 and "cannot be before" in bad.content.decode()
 
 
@@ -78,8 +94,9 @@ def test_sort_by_column_and_whitelist(manager_client, events):
     ascending = _usernames(manager_client.get(URL, {"sort": "username"}))
     descending = _usernames(manager_client.get(URL, {"sort": "-username"}))
     assert ascending == sorted(ascending) and descending == sorted(descending, reverse=True)
-    actions = [e.action for e in manager_client.get(URL, {"sort": "action"})
-               .context["page"].object_list]
+    actions = [
+        e.action for e in manager_client.get(URL, {"sort": "action"}).context["page"].object_list
+    ]
     assert actions == sorted(actions)
     # an unknown column (or an injection attempt) falls back to newest first
     response = manager_client.get(URL, {"sort": "hash;drop"})
@@ -91,8 +108,9 @@ def test_sort_by_column_and_whitelist(manager_client, events):
 
 def test_pagination(manager_client, mat):
     for i in range(60):
-        audit.record_for_actor(actor_for(mat), action=Action.SEARCH,
-                               detail={"query": f"q{i}", "results": 0})
+        audit.record_for_actor(
+            actor_for(mat), action=Action.SEARCH, detail={"query": f"q{i}", "results": 0}
+        )
     first = manager_client.get(URL, {"action": "search"})
     assert len(first.context["page"].object_list) == 50
     assert "page=2" in first.content.decode()
@@ -100,8 +118,7 @@ def test_pagination(manager_client, mat):
     assert len(second.context["page"].object_list) == 10
 
 
-def test_csv_export_streams_own_events_and_is_audited(manager_client, manager, events,
-                                                      other_mat):
+def test_csv_export_streams_own_events_and_is_audited(manager_client, manager, events, other_mat):
     response = manager_client.get(URL, {"format": "csv", "sort": "username"})
     assert response.status_code == 200
     assert response.streaming
@@ -118,8 +135,12 @@ def test_csv_export_streams_own_events_and_is_audited(manager_client, manager, e
 
 
 def test_csv_cells_cannot_become_formulas(manager_client, manager):
-    audit.record(action=Action.LOGIN_FAILED, organization_id=manager.organization_id,
-                 username="=HYPERLINK(\"http://x\")", outcome="failure")
+    audit.record(
+        action=Action.LOGIN_FAILED,
+        organization_id=manager.organization_id,
+        username='=HYPERLINK("http://x")',
+        outcome="failure",
+    )
     body = b"".join(manager_client.get(URL, {"format": "csv"}).streaming_content).decode()
     assert "'=HYPERLINK" in body
 

@@ -65,8 +65,10 @@ def test_edited_event_is_named_and_exit_status_is_1(events, capsys):
     target = events[1]
     drop_append_only_triggers()
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET detail = %s WHERE id = %s",
-                       ['{"mrn": "999999"}', target.pk])
+        cursor.execute(
+            "UPDATE audit_auditevent SET detail = %s WHERE id = %s",
+            ['{"mrn": "999999"}', target.pk],
+        )
     code, out = run_verify(capsys)
     assert code == 1
     assert f"chain {target.chain}, seq {target.seq} (event id {target.pk})" in out
@@ -91,8 +93,9 @@ def test_cli_exit_status_is_1_when_broken(events, capsys, monkeypatch):
     monkeypatch.setattr("django.db.connections.close_all", lambda: None)
     drop_append_only_triggers()
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET username = 'mallory' WHERE id = %s",
-                       [events[0].pk])
+        cursor.execute(
+            "UPDATE audit_auditevent SET username = 'mallory' WHERE id = %s", [events[0].pk]
+        )
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["audit", "verify"])
     assert exit_info.value.code == 1

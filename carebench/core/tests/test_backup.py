@@ -53,14 +53,25 @@ print(Patient.objects.count(), AuditEvent.objects.filter(action="restore").count
 
 def run(env: dict[str, str], *args: str, script: str | None = None) -> subprocess.CompletedProcess:
     argv = [sys.executable, "-c", script] if script else [*CAREBENCH, *args]
-    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120,
-                          cwd=Path(__file__).resolve().parents[3])
+    return subprocess.run(
+        argv,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[3],
+    )
 
 
 def sqlite_env(tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-                "CAREBENCH_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "carebench.settings"})
+    env.update(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "CAREBENCH_VAR_DIR": str(tmp_path),
+            "DJANGO_SETTINGS_MODULE": "carebench.settings",
+        }
+    )
     return env
 
 
@@ -117,15 +128,30 @@ def test_postgresql_round_trip(db, tmp_path):
     env = dict(os.environ)
     base = env["DATABASE_URL"].rsplit("/", 1)[0]
     name = "carebench_cliwork_backup"
-    env.update({"DATABASE_URL": f"{base}/{name}", "CAREBENCH_VAR_DIR": str(tmp_path),
-                "DJANGO_SETTINGS_MODULE": "carebench.settings"})
+    env.update(
+        {
+            "DATABASE_URL": f"{base}/{name}",
+            "CAREBENCH_VAR_DIR": str(tmp_path),
+            "DJANGO_SETTINGS_MODULE": "carebench.settings",
+        }
+    )
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         exists = cursor.fetchone()
     if not exists:
-        subprocess.run(["createdb", "-h", connection.settings_dict["HOST"] or "127.0.0.1",
-                        "-p", str(connection.settings_dict["PORT"] or 5432),
-                        "-U", connection.settings_dict["USER"] or "postgres", name], check=True)
+        subprocess.run(
+            [
+                "createdb",
+                "-h",
+                connection.settings_dict["HOST"] or "127.0.0.1",
+                "-p",
+                str(connection.settings_dict["PORT"] or 5432),
+                "-U",
+                connection.settings_dict["USER"] or "postgres",
+                name,
+            ],
+            check=True,
+        )
     assert run(env, "migrate", "--skip-checks", "-v", "0").returncode == 0
     before = run(env, script=COUNT_SCRIPT).stdout.split()
     assert run(env, script=SEED_SCRIPT.format(names=["Able"])).returncode == 0
@@ -141,6 +167,7 @@ def test_postgresql_round_trip(db, tmp_path):
 
 
 # --- refusals (in process; nothing is changed) ---------------------------------------------
+
 
 @pytest.fixture
 def existing(mat):
@@ -169,10 +196,18 @@ def archive_with(path: Path, manifest: dict | None, payload: bytes, payload_name
 
 
 def manifest_for(vendor: str, payload: bytes, **overrides) -> dict:
-    manifest = {"format": "carebench-backup", "version": 1, "created_at": "2026-01-01T00:00:00",
-                "database": {"vendor": vendor}, "migrations": {},
-                "payload": {"name": backup.PAYLOAD_NAMES[vendor],
-                            "sha256": hashlib.sha256(payload).hexdigest(), "size": len(payload)}}
+    manifest = {
+        "format": "carebench-backup",
+        "version": 1,
+        "created_at": "2026-01-01T00:00:00",
+        "database": {"vendor": vendor},
+        "migrations": {},
+        "payload": {
+            "name": backup.PAYLOAD_NAMES[vendor],
+            "sha256": hashlib.sha256(payload).hexdigest(),
+            "size": len(payload),
+        },
+    }
     manifest.update(overrides)
     return manifest
 
@@ -201,15 +236,20 @@ def test_refuses_tar_without_manifest(tmp_path, existing):
 
 def test_refuses_wrong_manifest_format(tmp_path, existing):
     payload = b"SQLite format 3\x00" + b"\x00" * 100
-    path = archive_with(tmp_path / "x.cbk", manifest_for("sqlite", payload, format="other"),
-                        payload, "database.sqlite3")
+    path = archive_with(
+        tmp_path / "x.cbk",
+        manifest_for("sqlite", payload, format="other"),
+        payload,
+        "database.sqlite3",
+    )
     refuse(path, "wrong manifest format", existing)
 
 
 def test_refuses_unknown_version(tmp_path, existing):
     payload = b"SQLite format 3\x00" + b"\x00" * 100
-    path = archive_with(tmp_path / "x.cbk", manifest_for("sqlite", payload, version=2),
-                        payload, "database.sqlite3")
+    path = archive_with(
+        tmp_path / "x.cbk", manifest_for("sqlite", payload, version=2), payload, "database.sqlite3"
+    )
     refuse(path, "version 2 is not supported", existing)
 
 
@@ -223,13 +263,18 @@ def test_refuses_checksum_mismatch(tmp_path, existing):
 def test_refuses_other_vendor(tmp_path, existing):
     other = "sqlite" if connection.vendor == "postgresql" else "postgresql"
     payload = backup.PAYLOAD_MAGIC[other] + b"\x00" * 100
-    path = archive_with(tmp_path / "x.cbk", manifest_for(other, payload), payload,
-                        backup.PAYLOAD_NAMES[other])
+    path = archive_with(
+        tmp_path / "x.cbk", manifest_for(other, payload), payload, backup.PAYLOAD_NAMES[other]
+    )
     refuse(path, f"is a {other} backup; this install uses {connection.vendor}", existing)
 
 
 def test_refuses_payload_that_is_not_a_database(tmp_path, existing):
     payload = b"hello, not a database"
-    path = archive_with(tmp_path / "x.cbk", manifest_for(connection.vendor, payload), payload,
-                        backup.PAYLOAD_NAMES[connection.vendor])
+    path = archive_with(
+        tmp_path / "x.cbk",
+        manifest_for(connection.vendor, payload),
+        payload,
+        backup.PAYLOAD_NAMES[connection.vendor],
+    )
     refuse(path, "is not a", existing)

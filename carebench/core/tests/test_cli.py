@@ -54,8 +54,9 @@ def test_token_create_prints_a_token_that_resolves_to_the_user(mat, capsys):
     assert user_for_token(raw) == mat
     token = ApiToken.objects.get(user=mat)
     assert token.expires_at is not None
-    assert AuditEvent.objects.filter(action="token_created", organization_id=mat.organization_id,
-                                     resource_id=str(token.pk)).exists()
+    assert AuditEvent.objects.filter(
+        action="token_created", organization_id=mat.organization_id, resource_id=str(token.pk)
+    ).exists()
 
 
 def test_token_days_zero_never_expires(mat, capsys):

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -6,7 +6,7 @@ from carebench.core import clock
 
 
 def test_frozen_sets_now_inside_the_block_only():
-    at = datetime(2026, 3, 1, 15, 0, tzinfo=timezone.utc)
+    at = datetime(2026, 3, 1, 15, 0, tzinfo=UTC)
     with clock.frozen(at):
         assert clock.now() == at
         assert clock.today("America/Chicago").isoformat() == "2026-03-01"

@@ -63,8 +63,9 @@ def test_patients_are_written_through_services_with_chart_data(demo_org):
         assert patient.family_key and patient.mrn.isdigit()
         if patient.phone_mobile:
             assert re.fullmatch(r"\d{3}55501\d\d", patient.phone_mobile)
-        assert AuditEvent.objects.filter(patient_id=patient.pk, action="create",
-                                         resource_type="Patient").exists()
+        assert AuditEvent.objects.filter(
+            patient_id=patient.pk, action="create", resource_type="Patient"
+        ).exists()
     assert all(not report.problems for report in verify_all())
 
 

@@ -24,14 +24,18 @@ def test_content_security_policy_is_set(mat_client):
 
 
 def test_body_over_one_megabyte_is_refused(mat_client):
-    response = mat_client.post("/patients/new/", data=b"x" * (1024 * 1024 + 1),
-                               content_type="application/octet-stream")
+    response = mat_client.post(
+        "/patients/new/", data=b"x" * (1024 * 1024 + 1), content_type="application/octet-stream"
+    )
     assert response.status_code == 413
 
 
 def test_fhir_body_over_one_megabyte_is_an_operation_outcome(db):
-    response = Client().post("/fhir/Patient", data=b"{" + b" " * (1024 * 1024) + b"}",
-                             content_type="application/fhir+json")
+    response = Client().post(
+        "/fhir/Patient",
+        data=b"{" + b" " * (1024 * 1024) + b"}",
+        content_type="application/fhir+json",
+    )
     assert response.status_code == 413
     assert response.json()["resourceType"] == "OperationOutcome"
 
@@ -45,8 +49,18 @@ def test_production_settings_pass_check_deploy(tmp_path):
         "DATABASE_URL": f"sqlite:///{tmp_path}/check.sqlite3",
     }
     result = subprocess.run(
-        [sys.executable, str(PROJECT / "manage.py"), "check", "--deploy", "--fail-level",
-         "WARNING"],
-        env=env, capture_output=True, text=True, cwd=PROJECT, timeout=120,
+        [
+            sys.executable,
+            str(PROJECT / "manage.py"),
+            "check",
+            "--deploy",
+            "--fail-level",
+            "WARNING",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -30,25 +30,48 @@ def _world(org: Any, npi: str) -> SimpleNamespace:
     actor = actor_for(user)
     patient = make_patient(user)
     setup = make_schedule(user, npi=npi)
-    appt = sched.book_appointment(actor=actor, request=sched.BookingRequest(
-        patient=patient, provider=setup.provider, appointment_type=setup.visit,
-        start=next_weekday_at(9), facility=setup.facility))
+    appt = sched.book_appointment(
+        actor=actor,
+        request=sched.BookingRequest(
+            patient=patient,
+            provider=setup.provider,
+            appointment_type=setup.visit,
+            start=next_weekday_at(9),
+            facility=setup.facility,
+        ),
+    )
     sched.advance_flow(actor=actor, appointment=appt, to=Status.ARRIVED)
     encounter = appt.encounter
-    enc.record_vitals(actor=actor, patient=patient, encounter=encounter,
-                      entry=VitalsEntry(systolic=Decimal(190), diastolic=Decimal(125)))
+    enc.record_vitals(
+        actor=actor,
+        patient=patient,
+        encounter=encounter,
+        entry=VitalsEntry(systolic=Decimal(190), diastolic=Decimal(125)),
+    )
     entries = {
         "allergies": ps.add_allergy(actor=actor, patient=patient, substance="Latex"),
         "medications": ps.add_medication(actor=actor, patient=patient, medication="Aspirin"),
         "problems": ps.add_problem(actor=actor, patient=patient, icd10_code="I10"),
-        "history": ps.add_history(actor=actor, patient=patient, kind="surgical",
-                                  description="Appendectomy"),
-        "coverage": ps.add_coverage(actor=actor, patient=patient, member_id="W123",
-                                    payer=ps.get_or_create_payer(actor=actor, name="Aetna")),
+        "history": ps.add_history(
+            actor=actor, patient=patient, kind="surgical", description="Appendectomy"
+        ),
+        "coverage": ps.add_coverage(
+            actor=actor,
+            patient=patient,
+            member_id="W123",
+            payer=ps.get_or_create_payer(actor=actor, name="Aetna"),
+        ),
     }
-    return SimpleNamespace(user=user, patient=patient, appt=appt, encounter=encounter,
-                           alert=encounter.alerts.get(), room=setup.room,
-                           provider=setup.provider, entries=entries)
+    return SimpleNamespace(
+        user=user,
+        patient=patient,
+        appt=appt,
+        encounter=encounter,
+        alert=encounter.alerts.get(),
+        room=setup.room,
+        provider=setup.provider,
+        entries=entries,
+    )
 
 
 def _patient(w: SimpleNamespace) -> dict[str, Any]:
@@ -60,15 +83,22 @@ def _entry(key: str) -> Any:
 
 
 ROUTES: dict[str, Any] = {
-    "patients:chart": _patient, "patients:edit": _patient, "patients:voided": _patient,
-    "patients:add_coverage": _patient, "patients:add_allergy": _patient,
-    "patients:no_known_allergies": _patient, "patients:add_medication": _patient,
-    "patients:reconcile_medications": _patient, "patients:add_problem": _patient,
+    "patients:chart": _patient,
+    "patients:edit": _patient,
+    "patients:voided": _patient,
+    "patients:add_coverage": _patient,
+    "patients:add_allergy": _patient,
+    "patients:no_known_allergies": _patient,
+    "patients:add_medication": _patient,
+    "patients:reconcile_medications": _patient,
+    "patients:add_problem": _patient,
     "patients:add_history": _patient,
-    "patients:correct_entry": [_entry(k) for k in ("allergies", "medications", "problems",
-                                                    "history", "coverage")],
-    "patients:void_entry": [_entry(k) for k in ("allergies", "medications", "problems",
-                                                 "history", "coverage")],
+    "patients:correct_entry": [
+        _entry(k) for k in ("allergies", "medications", "problems", "history", "coverage")
+    ],
+    "patients:void_entry": [
+        _entry(k) for k in ("allergies", "medications", "problems", "history", "coverage")
+    ],
     "scheduling:appointment": lambda w: {"pk": w.appt.pk},
     "scheduling:reschedule": lambda w: {"pk": w.appt.pk},
     "scheduling:cancel": lambda w: {"pk": w.appt.pk},

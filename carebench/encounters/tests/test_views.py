@@ -30,9 +30,16 @@ def visit(frontdesk):
     """A visit checked in and roomed today; returns its encounter."""
     setup = make_schedule(frontdesk)
     patient = make_patient(frontdesk, family_name="Adeyemi", given_name="Tolu")
-    appt = sched.book_appointment(actor=setup.actor, request=sched.BookingRequest(
-        patient=patient, provider=setup.provider, appointment_type=setup.visit,
-        start=next_weekday_at(9), facility=setup.facility))
+    appt = sched.book_appointment(
+        actor=setup.actor,
+        request=sched.BookingRequest(
+            patient=patient,
+            provider=setup.provider,
+            appointment_type=setup.visit,
+            start=next_weekday_at(9),
+            facility=setup.facility,
+        ),
+    )
     start = clock.now() - timedelta(minutes=5)
     Appointment.objects.filter(pk=appt.pk).update(start=start, end=start + timedelta(minutes=30))
     appt.refresh_from_db()
@@ -47,19 +54,38 @@ def url(name, encounter, *args):
     return reverse(f"encounters:{name}", args=[encounter.pk, *args])
 
 
-VITALS = {"systolic": "128", "diastolic": "82", "bp_position": "sitting", "bp_arm": "left",
-          "bp_cuff_size": "adult", "heart_rate": "72", "respiratory_rate": "16",
-          "temperature": "98.6", "temperature_unit": "F", "temperature_route": "oral",
-          "spo2": "98", "height_feet": "5", "height_inches": "7", "weight": "170",
-          "weight_unit": "lb", "pain": "2"}
+VITALS = {
+    "systolic": "128",
+    "diastolic": "82",
+    "bp_position": "sitting",
+    "bp_arm": "left",
+    "bp_cuff_size": "adult",
+    "heart_rate": "72",
+    "respiratory_rate": "16",
+    "temperature": "98.6",
+    "temperature_unit": "F",
+    "temperature_route": "oral",
+    "spo2": "98",
+    "height_feet": "5",
+    "height_inches": "7",
+    "weight": "170",
+    "weight_unit": "lb",
+    "pain": "2",
+}
 
 
 def test_rooming_page_shows_banner_checklist_and_forms(visit, mat):
     html = signed_in(mat).get(url("encounter", visit)).content.decode()
     assert 'id="patient-banner"' in html and "Adeyemi, Tolu" in html
     assert "Allergies not recorded" in html
-    for label in ("Vital signs taken", "Allergies reviewed", "Medication list reconciled",
-                  "History updated", "Depression screen (PHQ-2)", "Fall-risk screen"):
+    for label in (
+        "Vital signs taken",
+        "Allergies reviewed",
+        "Medication list reconciled",
+        "History updated",
+        "Depression screen (PHQ-2)",
+        "Fall-risk screen",
+    ):
         assert label in html
     assert "Little interest or pleasure in doing things" in html
     assert "Has fallen in the past year" in html
@@ -67,8 +93,9 @@ def test_rooming_page_shows_banner_checklist_and_forms(visit, mat):
     assert 'name="head_circumference"' not in html  # an adult
     assert "Ready for provider" in html
     assert f"/patients/{visit.patient_id}/#section-medications" in html
-    assert AuditEvent.objects.filter(action="view", resource_type="Encounter",
-                                     patient_id=visit.patient_id).exists()
+    assert AuditEvent.objects.filter(
+        action="view", resource_type="Encounter", patient_id=visit.patient_id
+    ).exists()
 
 
 def test_head_circumference_for_infants(frontdesk, mat):
@@ -76,9 +103,16 @@ def test_head_circumference_for_infants(frontdesk, mat):
     encounter = enc.open_walk_in(actor=actor_for(mat), patient=baby)
     client = signed_in(mat)
     assert 'name="head_circumference"' in client.get(url("encounter", encounter)).content.decode()
-    response = client.post(url("record_vitals", encounter),
-                           {"head_circumference": "43", "head_circumference_unit": "cm",
-                            "temperature_unit": "C", "weight_unit": "kg", "weight": "7.4"})
+    response = client.post(
+        url("record_vitals", encounter),
+        {
+            "head_circumference": "43",
+            "head_circumference_unit": "cm",
+            "temperature_unit": "C",
+            "weight_unit": "kg",
+            "weight": "7.4",
+        },
+    )
     assert response.status_code == 302
     assert Observation.objects.filter(patient=baby, code="9843-4").exists()
 
@@ -103,20 +137,24 @@ def test_vitals_saved_converted_and_bmi_computed(visit, mat):
 
 def test_impossible_vitals_are_422_on_the_field_and_nothing_is_written(visit, mat):
     client = signed_in(mat)
-    response = client.post(url("record_vitals", visit),
-                           VITALS | {"systolic": "380", "temperature": "130", "spo2": "104"})
+    response = client.post(
+        url("record_vitals", visit),
+        VITALS | {"systolic": "380", "temperature": "130", "spo2": "104"},
+    )
     assert response.status_code == 422
     html = response.content.decode()
     assert 'id="id_systolic_error"' in html and "is not possible" in html
     assert 'id="id_temperature_error"' in html and 'id="id_spo2_error"' in html
     assert 'value="380"' in html  # what was typed is kept
     assert not VitalSigns.objects.exists() and not Observation.objects.exists()
-    response = client.post(url("record_vitals", visit), VITALS | {"systolic": "70",
-                                                                   "diastolic": "90"})
+    response = client.post(
+        url("record_vitals", visit), VITALS | {"systolic": "70", "diastolic": "90"}
+    )
     assert response.status_code == 422
     assert "swapped" in response.content.decode()
-    response = client.post(url("record_vitals", visit), {"temperature_unit": "F",
-                                                         "weight_unit": "lb"})
+    response = client.post(
+        url("record_vitals", visit), {"temperature_unit": "F", "weight_unit": "lb"}
+    )
     assert response.status_code == 422 and "at least one vital sign" in response.content.decode()
     response = client.post(url("record_vitals", visit), VITALS | {"height": "170"})
     assert response.status_code == 422 and "not both" in response.content.decode()
@@ -126,8 +164,9 @@ def test_impossible_vitals_are_422_on_the_field_and_nothing_is_written(visit, ma
 def test_severe_bp_banner_alert_and_board(visit, mat, provider):
     Provider.objects.filter(pk=visit.provider_id).update(user=provider)
     client = signed_in(mat)
-    response = client.post(url("record_vitals", visit),
-                           VITALS | {"systolic": "192", "diastolic": "124"})
+    response = client.post(
+        url("record_vitals", visit), VITALS | {"systolic": "192", "diastolic": "124"}
+    )
     assert response.status_code == 302
     html = client.get(url("encounter", visit)).content.decode()
     assert "Recheck in 5 minutes — provider alerted" in html
@@ -140,8 +179,9 @@ def test_severe_bp_banner_alert_and_board(visit, mat, provider):
     provider_client = signed_in(provider)
     board = provider_client.get(reverse("scheduling:board")).content.decode()
     assert "Acknowledge" in board and "for you" in board
-    response = provider_client.post(reverse("encounters:acknowledge", args=[alert.pk]),
-                                    {"next": reverse("scheduling:board")})
+    response = provider_client.post(
+        reverse("encounters:acknowledge", args=[alert.pk]), {"next": reverse("scheduling:board")}
+    )
     assert response.status_code == 302 and response.url == reverse("scheduling:board")
     alert.refresh_from_db()
     assert alert.acknowledged_by == provider
@@ -150,8 +190,12 @@ def test_severe_bp_banner_alert_and_board(visit, mat, provider):
 
 
 def test_mat_cannot_acknowledge_alert(visit, mat):
-    enc.record_vitals(actor=actor_for(mat), patient=visit.patient, encounter=visit,
-                      entry=VitalsEntry(systolic=195, diastolic=125))
+    enc.record_vitals(
+        actor=actor_for(mat),
+        patient=visit.patient,
+        encounter=visit,
+        entry=VitalsEntry(systolic=195, diastolic=125),
+    )
     alert = Alert.objects.get()
     response = signed_in(mat).post(reverse("encounters:acknowledge", args=[alert.pk]))
     assert response.status_code == 403
@@ -160,28 +204,42 @@ def test_mat_cannot_acknowledge_alert(visit, mat):
 
 
 def test_acknowledge_ignores_offsite_next(visit, mat, provider):
-    enc.record_vitals(actor=actor_for(mat), patient=visit.patient, encounter=visit,
-                      entry=VitalsEntry(systolic=195, diastolic=125))
+    enc.record_vitals(
+        actor=actor_for(mat),
+        patient=visit.patient,
+        encounter=visit,
+        entry=VitalsEntry(systolic=195, diastolic=125),
+    )
     alert = Alert.objects.get()
-    response = signed_in(provider).post(reverse("encounters:acknowledge", args=[alert.pk]),
-                                        {"next": "https://evil.example/"})
+    response = signed_in(provider).post(
+        reverse("encounters:acknowledge", args=[alert.pk]), {"next": "https://evil.example/"}
+    )
     assert response.url == url("encounter", visit)
 
 
 def test_chief_complaint_and_checklist_items(visit, mat):
     client = signed_in(mat)
     assert client.post(url("chief_complaint", visit), {"chief_complaint": " "}).status_code == 422
-    response = client.post(url("chief_complaint", visit),
-                           {"chief_complaint": "cough for three days"})
+    response = client.post(
+        url("chief_complaint", visit), {"chief_complaint": "cough for three days"}
+    )
     assert response.status_code == 302
     visit.refresh_from_db()
     assert visit.chief_complaint == "cough for three days"
     assert client.post(url("rooming_item", visit, "allergies")).status_code == 302
-    assert client.post(url("rooming_item", visit, "phq2"),
-                       {"phq2-interest": "2", "phq2-down": "1"}).status_code == 302
-    assert client.post(url("rooming_item", visit, "fall_risk"),
-                       {"fall-fallen": "yes", "fall-unsteady": "no",
-                        "fall-worries": "no"}).status_code == 302
+    assert (
+        client.post(
+            url("rooming_item", visit, "phq2"), {"phq2-interest": "2", "phq2-down": "1"}
+        ).status_code
+        == 302
+    )
+    assert (
+        client.post(
+            url("rooming_item", visit, "fall_risk"),
+            {"fall-fallen": "yes", "fall-unsteady": "no", "fall-worries": "no"},
+        ).status_code
+        == 302
+    )
     response = client.post(url("rooming_item", visit, "phq2"), {"phq2-interest": "2"})
     assert response.status_code == 422
     items = {i.item: i for i in RoomingItem.objects.filter(encounter=visit)}
@@ -208,22 +266,32 @@ def test_medtech_cannot_room_and_frontdesk_cannot_enter_vitals(visit, medtech, f
     desk = signed_in(frontdesk)
     assert desk.get(url("encounter", visit)).status_code == 200
     assert desk.post(url("record_vitals", visit), VITALS).status_code == 403
-    assert desk.get(reverse("encounters:vitals_history",
-                            args=[visit.patient_id])).status_code == 403
+    assert (
+        desk.get(reverse("encounters:vitals_history", args=[visit.patient_id])).status_code == 403
+    )
     assert not VitalSigns.objects.exists()
 
 
 def test_other_organizations_encounter_is_404_everywhere(visit, mat, other_mat):
-    enc.record_vitals(actor=actor_for(mat), patient=visit.patient, encounter=visit,
-                      entry=VitalsEntry(systolic=195, diastolic=125))
+    enc.record_vitals(
+        actor=actor_for(mat),
+        patient=visit.patient,
+        encounter=visit,
+        entry=VitalsEntry(systolic=195, diastolic=125),
+    )
     alert = Alert.objects.get()
     client = signed_in(other_mat)
     assert client.get(url("encounter", visit)).status_code == 404
-    assert client.get(reverse("encounters:vitals_history",
-                              args=[visit.patient_id])).status_code == 404
-    posts = [url("chief_complaint", visit), url("rooming_item", visit, "allergies"),
-             url("record_vitals", visit), url("ready", visit),
-             reverse("encounters:walk_in", args=[visit.patient_id])]
+    assert (
+        client.get(reverse("encounters:vitals_history", args=[visit.patient_id])).status_code == 404
+    )
+    posts = [
+        url("chief_complaint", visit),
+        url("rooming_item", visit, "allergies"),
+        url("record_vitals", visit),
+        url("ready", visit),
+        reverse("encounters:walk_in", args=[visit.patient_id]),
+    ]
     for target in posts:
         assert client.post(target, VITALS | {"chief_complaint": "x"}).status_code == 404, target
     doctor = UserFactory(organization=other_mat.organization, roles=["provider"])
@@ -238,10 +306,15 @@ def test_encounter_page_query_count(visit, mat, django_assert_max_num_queries):
     actor = actor_for(mat)
     for i in range(4):
         patient_services.add_allergy(actor=actor, patient=visit.patient, substance=f"Drug {i}")
-        patient_services.add_medication(actor=actor, patient=visit.patient,
-                                        medication=f"Med {i} 10 mg tab")
-        enc.record_vitals(actor=actor, patient=visit.patient, encounter=visit,
-                          entry=VitalsEntry(systolic=120 + i, diastolic=80, heart_rate=70))
+        patient_services.add_medication(
+            actor=actor, patient=visit.patient, medication=f"Med {i} 10 mg tab"
+        )
+        enc.record_vitals(
+            actor=actor,
+            patient=visit.patient,
+            encounter=visit,
+            entry=VitalsEntry(systolic=120 + i, diastolic=80, heart_rate=70),
+        )
         enc.complete_rooming_item(actor=actor, encounter=visit, item="history")
     client = signed_in(mat)
     client.get(url("encounter", visit))
@@ -255,9 +328,14 @@ def test_encounter_page_query_count(visit, mat, django_assert_max_num_queries):
 def test_vitals_history_table_and_trend_charts(visit, mat, django_assert_max_num_queries):
     actor = actor_for(mat)
     for systolic in (118, 134, 150):
-        enc.record_vitals(actor=actor, patient=visit.patient, encounter=visit,
-                          entry=VitalsEntry(systolic=systolic, diastolic=78, heart_rate=64,
-                                            weight=80, height=175))
+        enc.record_vitals(
+            actor=actor,
+            patient=visit.patient,
+            encounter=visit,
+            entry=VitalsEntry(
+                systolic=systolic, diastolic=78, heart_rate=64, weight=80, height=175
+            ),
+        )
     client = signed_in(mat)
     target = reverse("encounters:vitals_history", args=[visit.patient_id])
     client.get(target)

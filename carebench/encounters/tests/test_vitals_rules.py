@@ -13,9 +13,18 @@ ADULT = 40 * 12
 
 
 def test_fahrenheit_pounds_and_feet_inches_convert_to_canonical_units():
-    result = assess(VitalsEntry(temperature=D("98.6"), temperature_unit="F", weight=D(180),
-                                weight_unit="lb", height_unit="ft_in", height_feet=D(5),
-                                height_inches=D(10)), age_months=ADULT)
+    result = assess(
+        VitalsEntry(
+            temperature=D("98.6"),
+            temperature_unit="F",
+            weight=D(180),
+            weight_unit="lb",
+            height_unit="ft_in",
+            height_feet=D(5),
+            height_inches=D(10),
+        ),
+        age_months=ADULT,
+    )
     assert result.readings["temperature"].value == D("37.00")
     assert result.readings["weight"].value == D("81.647")
     assert result.readings["height"].value == D("177.80")
@@ -23,15 +32,18 @@ def test_fahrenheit_pounds_and_feet_inches_convert_to_canonical_units():
     assert result.bmi_category == "overweight"
 
 
-@pytest.mark.parametrize("entry,field", [
-    (VitalsEntry(systolic=D(80), diastolic=D(120)), "systolic"),
-    (VitalsEntry(temperature=D(10)), "temperature"),
-    (VitalsEntry(weight=D(2000), weight_unit="lb"), "weight"),
-    (VitalsEntry(spo2=D(101)), "spo2"),
-    (VitalsEntry(heart_rate=D(400)), "heart_rate"),
-    (VitalsEntry(pain=11), "pain"),
-    (VitalsEntry(systolic=D(120)), "diastolic"),
-])
+@pytest.mark.parametrize(
+    "entry,field",
+    [
+        (VitalsEntry(systolic=D(80), diastolic=D(120)), "systolic"),
+        (VitalsEntry(temperature=D(10)), "temperature"),
+        (VitalsEntry(weight=D(2000), weight_unit="lb"), "weight"),
+        (VitalsEntry(spo2=D(101)), "spo2"),
+        (VitalsEntry(heart_rate=D(400)), "heart_rate"),
+        (VitalsEntry(pain=11), "pain"),
+        (VitalsEntry(systolic=D(120)), "diastolic"),
+    ],
+)
 def test_impossible_values_are_refused_naming_the_field(entry, field):
     with pytest.raises(VitalsError) as err:
         assess(entry, age_months=ADULT)
@@ -45,10 +57,19 @@ def test_swapped_height_and_weight_units_are_caught_by_bmi():
     assert "height" in err.value.errors
 
 
-@pytest.mark.parametrize("sys_,dia,category", [
-    (118, 78, "normal"), (125, 78, "elevated"), (132, 78, "stage1"), (118, 85, "stage1"),
-    (142, 80, "stage2"), (130, 92, "stage2"), (185, 100, "severe"), (160, 125, "severe"),
-])
+@pytest.mark.parametrize(
+    "sys_,dia,category",
+    [
+        (118, 78, "normal"),
+        (125, 78, "elevated"),
+        (132, 78, "stage1"),
+        (118, 85, "stage1"),
+        (142, 80, "stage2"),
+        (130, 92, "stage2"),
+        (185, 100, "severe"),
+        (160, 125, "severe"),
+    ],
+)
 def test_adult_blood_pressure_categories(sys_, dia, category):
     result = assess(VitalsEntry(systolic=D(sys_), diastolic=D(dia)), age_months=ADULT)
     assert result.bp_category == category
@@ -69,10 +90,16 @@ def test_child_heart_rate_uses_age_band():
 
 
 def test_infant_breathing_rate_band():
-    assert assess(VitalsEntry(respiratory_rate=D(40)), age_months=6).readings[
-        "respiratory_rate"].flag is Flag.NORMAL
-    assert assess(VitalsEntry(respiratory_rate=D(40)), age_months=ADULT).readings[
-        "respiratory_rate"].flag is Flag.CRITICAL_HIGH
+    assert (
+        assess(VitalsEntry(respiratory_rate=D(40)), age_months=6).readings["respiratory_rate"].flag
+        is Flag.NORMAL
+    )
+    assert (
+        assess(VitalsEntry(respiratory_rate=D(40)), age_months=ADULT)
+        .readings["respiratory_rate"]
+        .flag
+        is Flag.CRITICAL_HIGH
+    )
 
 
 def test_fever_and_low_spo2_are_flagged():
@@ -83,7 +110,8 @@ def test_fever_and_low_spo2_are_flagged():
 
 def test_head_circumference_only_under_three():
     assert assess(VitalsEntry(head_circumference=D(45)), age_months=12).readings[
-        "head_circumference"].value == D(45)
+        "head_circumference"
+    ].value == D(45)
     with pytest.raises(VitalsError):
         assess(VitalsEntry(head_circumference=D(45)), age_months=48)
 

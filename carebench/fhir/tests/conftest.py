@@ -26,12 +26,14 @@ class FhirClient:
 
     def post(self, path: str, body: Any, content_type: str = FHIR_JSON, **headers: str) -> Any:
         data = body if isinstance(body, (str, bytes)) else json.dumps(body)
-        return self.client.post(path, data, content_type=content_type,
-                                headers={**self.headers, **headers})
+        return self.client.post(
+            path, data, content_type=content_type, headers={**self.headers, **headers}
+        )
 
     def put(self, path: str, body: Any, **headers: str) -> Any:
-        return self.client.put(path, json.dumps(body), content_type=FHIR_JSON,
-                               headers={**self.headers, **headers})
+        return self.client.put(
+            path, json.dumps(body), content_type=FHIR_JSON, headers={**self.headers, **headers}
+        )
 
 
 def token_for(user: Any) -> str:
@@ -53,4 +55,3 @@ def other_fhir(other_mat: Any) -> FhirClient:
 @pytest.fixture
 def anonymous() -> FhirClient:
     return FhirClient(None)
-

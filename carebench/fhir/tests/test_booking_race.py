@@ -66,7 +66,8 @@ def fire(url, token, bodies):
 def check_one_winner(responses, clash):
     statuses = Counter(response.status_code for response in responses)
     assert statuses == {201: 1, 409: len(responses) - 1}, [
-        (r.status_code, r.text[:200]) for r in responses if r.status_code not in (201, 409)]
+        (r.status_code, r.text[:200]) for r in responses if r.status_code not in (201, 409)
+    ]
     for response in responses:
         assert response.headers["Content-Type"].startswith(FHIR_JSON)
         if response.status_code == 201:
@@ -106,13 +107,22 @@ def test_one_patient_races_with_32_providers(live_server, mat):
     for index in range(1, CLIENTS):
         first_nine = f"1{index:08d}"
         npi = first_nine + str(npi_check_digit(first_nine))
-        provider = sched.create_provider(actor=setup.actor, family_name=f"Doc{index}",
-                                         given_name="Test", npi=npi,
-                                         facilities=[setup.facility])
-        sched.add_availability_rule(actor=setup.actor, provider=provider,
-                                    facility=setup.facility,
-                                    rrule="FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", start_time=time(8),
-                                    end_time=time(17), starts_on=date(2026, 1, 1))
+        provider = sched.create_provider(
+            actor=setup.actor,
+            family_name=f"Doc{index}",
+            given_name="Test",
+            npi=npi,
+            facilities=[setup.facility],
+        )
+        sched.add_availability_rule(
+            actor=setup.actor,
+            provider=provider,
+            facility=setup.facility,
+            rrule="FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+            start_time=time(8),
+            end_time=time(17),
+            starts_on=date(2026, 1, 1),
+        )
         providers.append(provider)
     patient = make_patient(mat)
     start = next_weekday_at(9) + timedelta(hours=1)

@@ -32,13 +32,26 @@ def patient(mat):
 def allergy_json(patient, **overrides):
     return {
         "resourceType": "AllergyIntolerance",
-        "clinicalStatus": {"coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
-            "code": "active"}]},
+        "clinicalStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
+                    "code": "active",
+                }
+            ]
+        },
         "type": "allergy",
         "category": ["medication"],
-        "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
-                             "code": "7980", "display": "Penicillin G"}], "text": "Penicillin"},
+        "code": {
+            "coding": [
+                {
+                    "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                    "code": "7980",
+                    "display": "Penicillin G",
+                }
+            ],
+            "text": "Penicillin",
+        },
         "patient": {"reference": f"Patient/{patient.pk}"},
         "reaction": [{"manifestation": [{"text": "Hives"}], "severity": "moderate"}],
         **overrides,
@@ -48,9 +61,16 @@ def allergy_json(patient, **overrides):
 def condition_json(patient, code="E11.9", **overrides):
     return {
         "resourceType": "Condition",
-        "category": [{"coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/condition-category",
-            "code": "problem-list-item"}]}],
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/condition-category",
+                        "code": "problem-list-item",
+                    }
+                ]
+            }
+        ],
         "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": code}]},
         "subject": {"reference": f"Patient/{patient.pk}"},
         "onsetDateTime": "2020-01-01",
@@ -63,12 +83,17 @@ def medication_json(patient, **overrides):
         "resourceType": "MedicationStatement",
         "status": "active",
         "medicationCodeableConcept": {
-            "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
-                        "code": "860975"}],
-            "text": "Metformin 500 mg tablet"},
+            "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "860975"}],
+            "text": "Metformin 500 mg tablet",
+        },
         "subject": {"reference": f"Patient/{patient.pk}"},
-        "dosage": [{"text": "500 mg", "route": {"text": "oral"},
-                    "timing": {"code": {"text": "twice daily"}}}],
+        "dosage": [
+            {
+                "text": "500 mg",
+                "route": {"text": "oral"},
+                "timing": {"code": {"text": "twice daily"}},
+            }
+        ],
         "effectivePeriod": {"start": "2024-02-01"},
         **overrides,
     }
@@ -80,14 +105,28 @@ def coverage_json(patient, **overrides):
         "status": "active",
         "subscriberId": "XJH123456",
         "beneficiary": {"reference": f"Patient/{patient.pk}"},
-        "relationship": {"coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/subscriber-relationship",
-            "code": "self"}]},
-        "payor": [{"display": "Blue Cross Blue Shield of Texas",
-                   "identifier": {"value": "84980"}}],
-        "class": [{"type": {"coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/coverage-class",
-            "code": "group"}]}, "value": "G-100"}],
+        "relationship": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/subscriber-relationship",
+                    "code": "self",
+                }
+            ]
+        },
+        "payor": [{"display": "Blue Cross Blue Shield of Texas", "identifier": {"value": "84980"}}],
+        "class": [
+            {
+                "type": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/coverage-class",
+                            "code": "group",
+                        }
+                    ]
+                },
+                "value": "G-100",
+            }
+        ],
         "period": {"start": "2024-01-01"},
         **overrides,
     }
@@ -120,23 +159,35 @@ def test_allergy_create_read_search(fhir, patient):
     assert resource["patient"] == {"reference": f"Patient/{patient.pk}"}
     allergy = Allergy.objects.get(pk=resource["id"])
     assert (allergy.substance, allergy.reaction, allergy.severity) == (
-        "Penicillin", "Hives", "moderate")
+        "Penicillin",
+        "Hives",
+        "moderate",
+    )
     read = fhir.get(f"/fhir/AllergyIntolerance/{resource['id']}")
     assert read.status_code == 200
     AllergyIntolerance.model_validate(read.json())
     for ref in (f"Patient/{patient.pk}", str(patient.pk)):
         bundle = search(fhir, "AllergyIntolerance", patient=ref)
         assert [e["resource"]["id"] for e in bundle["entry"]] == [resource["id"]]
-    assert search(fhir, "AllergyIntolerance", patient=patient.pk,
-                  **{"clinical-status": "resolved"})["total"] == 0
+    assert (
+        search(fhir, "AllergyIntolerance", patient=patient.pk, **{"clinical-status": "resolved"})[
+            "total"
+        ]
+        == 0
+    )
 
 
 def test_no_known_allergies_goes_through_its_service(fhir, patient):
     body = {
         "resourceType": "AllergyIntolerance",
-        "clinicalStatus": {"coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
-            "code": "active"}]},
+        "clinicalStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
+                    "code": "active",
+                }
+            ]
+        },
         "code": {"coding": [{"system": "http://snomed.info/sct", "code": "716186003"}]},
         "patient": {"reference": f"Patient/{patient.pk}"},
     }
@@ -177,15 +228,17 @@ def test_condition_needs_a_billable_icd10_code(fhir, patient, icd10):
 def test_medication_statement_create_read_search(fhir, patient):
     resource = create(fhir, medication_json(patient))
     concept = resource["medicationCodeableConcept"]
-    assert concept["coding"][0] == {"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
-                                    "code": "860975", "display": "Metformin 500 mg tablet"}
+    assert concept["coding"][0] == {
+        "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+        "code": "860975",
+        "display": "Metformin 500 mg tablet",
+    }
     assert resource["status"] == "active"
     med = MedicationStatement.objects.get(pk=resource["id"])
     assert (med.dose, med.route, med.frequency) == ("500 mg", "oral", "twice daily")
     assert fhir.get(f"/fhir/MedicationStatement/{resource['id']}").status_code == 200
     assert search(fhir, "MedicationStatement", patient=patient.pk)["total"] == 1
-    assert search(fhir, "MedicationStatement", patient=patient.pk, status="stopped")[
-        "total"] == 0
+    assert search(fhir, "MedicationStatement", patient=patient.pk, status="stopped")["total"] == 0
 
 
 def test_coverage_create_read_search(fhir, patient):
@@ -196,7 +249,10 @@ def test_coverage_create_read_search(fhir, patient):
     assert resource["relationship"]["coding"][0]["code"] == "self"
     coverage = Coverage.objects.select_related("payer").get(pk=resource["id"])
     assert (coverage.member_id, coverage.group_number, coverage.payer.payer_code) == (
-        "XJH123456", "G-100", "84980")
+        "XJH123456",
+        "G-100",
+        "84980",
+    )
     assert fhir.get(f"/fhir/Coverage/{resource['id']}").status_code == 200
     assert search(fhir, "Coverage", patient=patient.pk)["total"] == 1
     duplicate = fhir.post("/fhir/Coverage", coverage_json(patient))
@@ -217,14 +273,19 @@ def chart(mat, patient, icd10):
     """One entry of each kind for `patient`, made through the services."""
     actor = actor_for(mat)
     return {
-        "AllergyIntolerance": services.add_allergy(actor=actor, patient=patient,
-                                                   substance="Latex", category="environment"),
+        "AllergyIntolerance": services.add_allergy(
+            actor=actor, patient=patient, substance="Latex", category="environment"
+        ),
         "Condition": services.add_problem(actor=actor, patient=patient, icd10_code="I10"),
-        "MedicationStatement": services.add_medication(actor=actor, patient=patient,
-                                                       medication="Lisinopril 10 mg tablet"),
+        "MedicationStatement": services.add_medication(
+            actor=actor, patient=patient, medication="Lisinopril 10 mg tablet"
+        ),
         "Coverage": services.add_coverage(
-            actor=actor, patient=patient, member_id="M1",
-            payer=services.get_or_create_payer(actor=actor, name="Aetna")),
+            actor=actor,
+            patient=patient,
+            member_id="M1",
+            payer=services.get_or_create_payer(actor=actor, name="Aetna"),
+        ),
     }
 
 
@@ -243,7 +304,11 @@ def test_read_and_search_are_audited(resource_type, chart, patient, fhir, mat):
     search(fhir, resource_type, patient=patient.pk)
     view = AuditEvent.objects.get(action=Action.VIEW)
     assert (view.patient_id, view.resource_id, view.user_id, view.channel) == (
-        patient.pk, str(entry.pk), mat.pk, "api")
+        patient.pk,
+        str(entry.pk),
+        mat.pk,
+        "api",
+    )
     found = AuditEvent.objects.get(action=Action.SEARCH)
     assert found.patient_id == patient.pk and found.resource_type == type(entry).__name__
 

@@ -12,8 +12,12 @@ from carebench.patients.models import Patient
 
 from .conftest import FHIR_JSON, FhirClient, token_for
 
-PATIENT = {"resourceType": "Patient", "gender": "female", "birthDate": "1970-01-01",
-           "name": [{"family": "Errorson", "given": ["Eve"]}]}
+PATIENT = {
+    "resourceType": "Patient",
+    "gender": "female",
+    "birthDate": "1970-01-01",
+    "name": [{"family": "Errorson", "given": ["Eve"]}],
+}
 
 
 def outcome(response, status):
@@ -24,8 +28,7 @@ def outcome(response, status):
     return body
 
 
-@pytest.mark.parametrize("path", ["/fhir/Patient", "/fhir/Patient/1",
-                                  "/fhir/Condition?patient=1"])
+@pytest.mark.parametrize("path", ["/fhir/Patient", "/fhir/Patient/1", "/fhir/Condition?patient=1"])
 def test_no_token_is_401(anonymous, db, path):
     response = anonymous.get(path)
     body = outcome(response, 401)
@@ -33,8 +36,9 @@ def test_no_token_is_401(anonymous, db, path):
     assert body["issue"][0]["code"] == "login"
 
 
-@pytest.mark.parametrize("header", ["Bearer cbk_not-a-token", "Bearer ", "Basic abc",
-                                    "Token cbk_x"])
+@pytest.mark.parametrize(
+    "header", ["Bearer cbk_not-a-token", "Bearer ", "Basic abc", "Token cbk_x"]
+)
 def test_bad_token_is_401(db, header):
     response = Client().get("/fhir/Patient", headers={"Authorization": header})
     outcome(response, 401)
@@ -63,8 +67,12 @@ def test_body_that_is_not_a_resource_is_400(fhir, payload):
 
 
 def test_pydantic_invalid_resource_is_400_with_the_path(fhir):
-    resource = {**PATIENT, "name": [{"family": "Errorson", "given": "Eve"}],
-                "birthDate": "01/02/1970", "colour": "blue"}
+    resource = {
+        **PATIENT,
+        "name": [{"family": "Errorson", "given": "Eve"}],
+        "birthDate": "01/02/1970",
+        "colour": "blue",
+    }
     body = outcome(fhir.post("/fhir/Patient", resource), 400)
     expressions = {e for i in body["issue"] for e in i["expression"]}
     assert {"Patient.name[0].given", "Patient.birthDate", "Patient.colour"} <= expressions
@@ -91,8 +99,12 @@ def test_other_content_type_is_415(fhir):
 
 def test_csrf_does_not_apply(mat):
     client = Client(enforce_csrf_checks=True)
-    response = client.post("/fhir/Patient", json.dumps(PATIENT), content_type=FHIR_JSON,
-                           headers={"Authorization": f"Bearer {token_for(mat)}"})
+    response = client.post(
+        "/fhir/Patient",
+        json.dumps(PATIENT),
+        content_type=FHIR_JSON,
+        headers={"Authorization": f"Bearer {token_for(mat)}"},
+    )
     assert response.status_code == 201
 
 
@@ -102,7 +114,8 @@ def test_body_over_one_megabyte_is_413(fhir):
 
 
 def test_missing_required_demographics_are_422_naming_each(fhir):
-    body = outcome(fhir.post("/fhir/Patient", {"resourceType": "Patient",
-                                               "birthDate": "1970-01-01"}), 422)
+    body = outcome(
+        fhir.post("/fhir/Patient", {"resourceType": "Patient", "birthDate": "1970-01-01"}), 422
+    )
     expressions = {e for i in body["issue"] for e in i["expression"]}
     assert {"Patient.name.family", "Patient.name.given", "Patient.gender"} <= expressions

@@ -19,16 +19,33 @@ def test_metadata_needs_no_token_and_validates(anonymous, db):
     rest = body["rest"][0]
     assert "Bearer" in rest["security"]["description"]
     resources = {r["type"]: r for r in rest["resource"]}
-    assert set(resources) == {"Patient", "AllergyIntolerance", "Condition",
-                              "MedicationStatement", "Coverage", "Practitioner", "Location",
-                              "Schedule", "Slot", "Appointment", "Encounter", "Observation"}
+    assert set(resources) == {
+        "Patient",
+        "AllergyIntolerance",
+        "Condition",
+        "MedicationStatement",
+        "Coverage",
+        "Practitioner",
+        "Location",
+        "Schedule",
+        "Slot",
+        "Appointment",
+        "Encounter",
+        "Observation",
+    }
     patient = resources["Patient"]
-    assert {i["code"] for i in patient["interaction"]} == {"read", "search-type", "create",
-                                                           "update"}
+    assert {i["code"] for i in patient["interaction"]} == {
+        "read",
+        "search-type",
+        "create",
+        "update",
+    }
     assert {"name", "family", "given", "birthdate", "identifier"} <= {
-        p["name"] for p in patient["searchParam"]}
+        p["name"] for p in patient["searchParam"]
+    }
     assert patient["supportedProfile"] == [
-        "http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient"]
+        "http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient"
+    ]
     for kind in ("AllergyIntolerance", "Condition", "Coverage", "MedicationStatement"):
         assert "patient" in {p["name"] for p in resources[kind]["searchParam"]}
 

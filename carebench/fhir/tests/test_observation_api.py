@@ -22,9 +22,16 @@ from .conftest import FhirClient, token_for
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
-VITAL_SIGNS = [{"coding": [{
-    "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-    "code": "vital-signs"}]}]
+VITAL_SIGNS = [
+    {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                "code": "vital-signs",
+            }
+        ]
+    }
+]
 
 
 @pytest.fixture
@@ -54,11 +61,19 @@ def vital(patient, loinc, value=None, unit=None, **overrides):
 def blood_pressure(patient, systolic=128, diastolic=82, **overrides):
     components = []
     if systolic is not None:
-        components.append({"code": {"coding": [{"system": LOINC, "code": "8480-6"}]},
-                           "valueQuantity": quantity(systolic, "mm[Hg]")})
+        components.append(
+            {
+                "code": {"coding": [{"system": LOINC, "code": "8480-6"}]},
+                "valueQuantity": quantity(systolic, "mm[Hg]"),
+            }
+        )
     if diastolic is not None:
-        components.append({"code": {"coding": [{"system": LOINC, "code": "8462-4"}]},
-                           "valueQuantity": quantity(diastolic, "mm[Hg]")})
+        components.append(
+            {
+                "code": {"coding": [{"system": LOINC, "code": "8462-4"}]},
+                "valueQuantity": quantity(diastolic, "mm[Hg]"),
+            }
+        )
     return vital(patient, "85354-9", component=components, **overrides)
 
 
@@ -96,8 +111,12 @@ def test_blood_pressure_panel(fhir, patient, mat):
     assert "valueQuantity" not in resource
     systolic, diastolic = resource["component"]
     assert systolic["code"]["coding"][0]["code"] == "8480-6"
-    assert systolic["valueQuantity"] == {"value": 142, "unit": "mmHg", "system": UCUM,
-                                         "code": "mm[Hg]"}
+    assert systolic["valueQuantity"] == {
+        "value": 142,
+        "unit": "mmHg",
+        "system": UCUM,
+        "code": "mm[Hg]",
+    }
     assert diastolic["valueQuantity"]["value"] == 91
     assert systolic["interpretation"][0]["coding"][0]["code"] == "H"
     assert diastolic["interpretation"][0]["coding"][0]["code"] == "H"
@@ -109,18 +128,20 @@ def test_blood_pressure_panel(fhir, patient, mat):
     FhirObservation.model_validate(read.json())
 
 
-@pytest.mark.parametrize(("loinc", "value", "unit", "stored", "profile"), [
-    ("8867-4", 72, "/min", ("8867-4", Decimal(72), "/min"), "us-core-heart-rate"),
-    ("9279-1", 16, "/min", ("9279-1", Decimal(16), "/min"), "us-core-respiratory-rate"),
-    ("8310-5", 37.2, "Cel", ("8310-5", Decimal("37.2"), "Cel"), "us-core-body-temperature"),
-    ("8310-5", 98.6, "[degF]", ("8310-5", Decimal("37.00"), "Cel"),
-     "us-core-body-temperature"),
-    ("29463-7", 154, "[lb_av]", ("29463-7", Decimal("69.853"), "kg"), "us-core-body-weight"),
-    ("8302-2", 65, "[in_i]", ("8302-2", Decimal("165.1"), "cm"), "us-core-body-height"),
-    ("59408-5", 97, "%", ("59408-5", Decimal(97), "%"), "us-core-pulse-oximetry"),
-    ("2708-6", 97, "%", ("59408-5", Decimal(97), "%"), "us-core-pulse-oximetry"),
-    ("72514-3", 4, "{score}", ("72514-3", Decimal(4), "{score}"), "us-core-vital-signs"),
-])
+@pytest.mark.parametrize(
+    ("loinc", "value", "unit", "stored", "profile"),
+    [
+        ("8867-4", 72, "/min", ("8867-4", Decimal(72), "/min"), "us-core-heart-rate"),
+        ("9279-1", 16, "/min", ("9279-1", Decimal(16), "/min"), "us-core-respiratory-rate"),
+        ("8310-5", 37.2, "Cel", ("8310-5", Decimal("37.2"), "Cel"), "us-core-body-temperature"),
+        ("8310-5", 98.6, "[degF]", ("8310-5", Decimal("37.00"), "Cel"), "us-core-body-temperature"),
+        ("29463-7", 154, "[lb_av]", ("29463-7", Decimal("69.853"), "kg"), "us-core-body-weight"),
+        ("8302-2", 65, "[in_i]", ("8302-2", Decimal("165.1"), "cm"), "us-core-body-height"),
+        ("59408-5", 97, "%", ("59408-5", Decimal(97), "%"), "us-core-pulse-oximetry"),
+        ("2708-6", 97, "%", ("59408-5", Decimal(97), "%"), "us-core-pulse-oximetry"),
+        ("72514-3", 4, "{score}", ("72514-3", Decimal(4), "{score}"), "us-core-vital-signs"),
+    ],
+)
 def test_single_vitals_and_unit_conversion(fhir, patient, loinc, value, unit, stored, profile):
     resource = create(fhir, vital(patient, loinc, value, unit))
     row = Observation.objects.get(pk=resource["id"])
@@ -134,9 +155,18 @@ def test_single_vitals_and_unit_conversion(fhir, patient, loinc, value, unit, st
 
 
 def test_pulse_oximetry_with_oxygen_flow(fhir, patient):
-    body = vital(patient, "59408-5", 95, "%", component=[{
-        "code": {"coding": [{"system": LOINC, "code": "3151-8"}]},
-        "valueQuantity": quantity(2, "L/min")}])
+    body = vital(
+        patient,
+        "59408-5",
+        95,
+        "%",
+        component=[
+            {
+                "code": {"coding": [{"system": LOINC, "code": "3151-8"}]},
+                "valueQuantity": quantity(2, "L/min"),
+            }
+        ],
+    )
     resource = create(fhir, body)
     assert resource["code"]["coding"][0]["code"] == "59408-5"
     assert Observation.objects.filter(code="3151-8", value=2).exists()
@@ -157,28 +187,57 @@ def test_impossible_values_name_the_element(fhir, patient):
     assert not Observation.objects.exists()
 
 
-@pytest.mark.parametrize(("body", "expression"), [
-    (lambda p: blood_pressure(p, diastolic=None), "Observation.component"),
-    (lambda p: blood_pressure(p, systolic=None, diastolic=None), "Observation.component"),
-    (lambda p: vital(p, "8867-4", 72, "/s"), "Observation.valueQuantity.code"),
-    (lambda p: vital(p, "29463-7", 70, "g"), "Observation.valueQuantity.code"),
-    (lambda p: vital(p, "8867-4"), "Observation.valueQuantity"),
-    (lambda p: vital(p, "39156-5", 24, "kg/m2"), "Observation.code"),
-    (lambda p: vital(p, "3151-8", 2, "L/min"), "Observation.code"),
-    (lambda p: vital(p, "1234-5", 1, "1"), "Observation.code"),
-    (lambda p: vital(p, "8867-4", 72, "/min", category=[{"coding": [{
-        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-        "code": "laboratory"}]}]), "Observation.category"),
-    (lambda p: vital(p, "8867-4", 72, "/min", status="entered-in-error"),
-     "Observation.status"),
-    (lambda p: vital(p, "8867-4", 72, "/min", effectiveDateTime="2024-05-01"),
-     "Observation.effectiveDateTime"),
-    (lambda p: vital(p, "8867-4", 72, "/min",
-                     effectiveDateTime=(clock.now() + timedelta(hours=2)).isoformat()),
-     "Observation.effectiveDateTime"),
-    (lambda p: vital(p, "8867-4", 72, "/min", encounter={"reference": "Encounter/999999"}),
-     "Observation.encounter"),
-])
+@pytest.mark.parametrize(
+    ("body", "expression"),
+    [
+        (lambda p: blood_pressure(p, diastolic=None), "Observation.component"),
+        (lambda p: blood_pressure(p, systolic=None, diastolic=None), "Observation.component"),
+        (lambda p: vital(p, "8867-4", 72, "/s"), "Observation.valueQuantity.code"),
+        (lambda p: vital(p, "29463-7", 70, "g"), "Observation.valueQuantity.code"),
+        (lambda p: vital(p, "8867-4"), "Observation.valueQuantity"),
+        (lambda p: vital(p, "39156-5", 24, "kg/m2"), "Observation.code"),
+        (lambda p: vital(p, "3151-8", 2, "L/min"), "Observation.code"),
+        (lambda p: vital(p, "1234-5", 1, "1"), "Observation.code"),
+        (
+            lambda p: vital(
+                p,
+                "8867-4",
+                72,
+                "/min",
+                category=[
+                    {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                "code": "laboratory",
+                            }
+                        ]
+                    }
+                ],
+            ),
+            "Observation.category",
+        ),
+        (lambda p: vital(p, "8867-4", 72, "/min", status="entered-in-error"), "Observation.status"),
+        (
+            lambda p: vital(p, "8867-4", 72, "/min", effectiveDateTime="2024-05-01"),
+            "Observation.effectiveDateTime",
+        ),
+        (
+            lambda p: vital(
+                p,
+                "8867-4",
+                72,
+                "/min",
+                effectiveDateTime=(clock.now() + timedelta(hours=2)).isoformat(),
+            ),
+            "Observation.effectiveDateTime",
+        ),
+        (
+            lambda p: vital(p, "8867-4", 72, "/min", encounter={"reference": "Encounter/999999"}),
+            "Observation.encounter",
+        ),
+    ],
+)
 def test_refused_observations(fhir, patient, body, expression):
     outcome = create(fhir, body(patient), status=422)
     assert outcome["issue"][0]["expression"] == [expression]
@@ -198,8 +257,9 @@ def test_critical_value_raises_the_alert_and_links_the_encounter(fhir, patient, 
 
 
 def test_search_by_patient_category_code_and_date(fhir, patient, mat):
-    entry = VitalsEntry(systolic=Decimal(120), diastolic=Decimal(78), heart_rate=Decimal(64),
-                        spo2=Decimal(98))
+    entry = VitalsEntry(
+        systolic=Decimal(120), diastolic=Decimal(78), heart_rate=Decimal(64), spo2=Decimal(98)
+    )
     encounter_services.record_vitals(actor=actor_for(mat), patient=patient, entry=entry)
     rows = {row.code: str(row.pk) for row in Observation.objects.all()}
     everything = search(fhir, patient=f"Patient/{patient.pk}")
@@ -212,22 +272,25 @@ def test_search_by_patient_category_code_and_date(fhir, patient, mat):
     assert search(fhir, patient=patient.pk, code="8867-4,59408-5")["total"] == 2
     assert search(fhir, patient=patient.pk, code="urn:other|8867-4")["total"] == 0
     today = clock.now().date()
-    for value, total in ((f"ge{today - timedelta(days=1)}", 3), (f"gt{today}", 0),
-                         (f"lt{today - timedelta(days=1)}", 0), (f"{today.year}", 3)):
+    for value, total in (
+        (f"ge{today - timedelta(days=1)}", 3),
+        (f"gt{today}", 0),
+        (f"lt{today - timedelta(days=1)}", 0),
+        (f"{today.year}", 3),
+    ):
         assert search(fhir, patient=patient.pk, date=value)["total"] == total, value
     assert fhir.get("/fhir/Observation").status_code == 400
-    assert fhir.get("/fhir/Observation", {"patient": patient.pk, "date": "soon"}
-                    ).status_code == 400
-    assert AuditEvent.objects.filter(action=Action.SEARCH, resource_type="Observation",
-                                     patient_id=patient.pk).exists()
+    assert fhir.get("/fhir/Observation", {"patient": patient.pk, "date": "soon"}).status_code == 400
+    assert AuditEvent.objects.filter(
+        action=Action.SEARCH, resource_type="Observation", patient_id=patient.pk
+    ).exists()
 
 
 def test_read_is_audited_and_voided_rows_are_gone(fhir, patient, mat):
     resource = create(fhir, vital(patient, "8867-4", 72, "/min"))
     assert fhir.get(f"/fhir/Observation/{resource['id']}").status_code == 200
     view = AuditEvent.objects.get(action=Action.VIEW, resource_type="Observation")
-    assert (view.patient_id, view.resource_id, view.user_id) == (patient.pk, resource["id"],
-                                                                 mat.pk)
+    assert (view.patient_id, view.resource_id, view.user_id) == (patient.pk, resource["id"], mat.pk)
     Observation.objects.filter(pk=resource["id"]).update(voided_at=clock.now())
     assert fhir.get(f"/fhir/Observation/{resource['id']}").status_code == 410
     assert search(fhir, patient=patient.pk)["total"] == 0
@@ -249,6 +312,8 @@ def test_biller_may_not_record_vitals(biller, medtech, patient):
     assert response.json()["issue"][0]["code"] == "forbidden"
     assert AuditEvent.objects.filter(action=Action.ACCESS_DENIED, user_id=biller.pk).exists()
     assert client.get("/fhir/Observation", {"patient": patient.pk}).status_code == 403
-    assert FhirClient(token_for(medtech)).get("/fhir/Observation",
-                                              {"patient": patient.pk}).status_code == 403
+    assert (
+        FhirClient(token_for(medtech)).get("/fhir/Observation", {"patient": patient.pk}).status_code
+        == 403
+    )
     assert not Observation.objects.exists()

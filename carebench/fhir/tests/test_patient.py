@@ -27,22 +27,46 @@ def patient_json(**overrides):
         "resourceType": "Patient",
         "extension": [
             {"url": BIRTHSEX, "valueCode": "F"},
-            {"url": GENDER_IDENTITY, "valueCodeableConcept": {"coding": [
-                {"system": "http://snomed.info/sct", "code": "446141000124107"}]}},
+            {
+                "url": GENDER_IDENTITY,
+                "valueCodeableConcept": {
+                    "coding": [{"system": "http://snomed.info/sct", "code": "446141000124107"}]
+                },
+            },
         ],
-        "name": [{"use": "official", "family": "Núñez", "given": ["María", "José"]},
-                 {"use": "nickname", "given": ["Mari"]}],
+        "name": [
+            {"use": "official", "family": "Núñez", "given": ["María", "José"]},
+            {"use": "nickname", "given": ["Mari"]},
+        ],
         "gender": "female",
         "birthDate": "1984-03-09",
-        "telecom": [{"system": "phone", "value": "(512) 555-0142", "use": "mobile"},
-                    {"system": "phone", "value": "512-555-0199", "use": "home"},
-                    {"system": "email", "value": "Maria@Example.org"}],
-        "address": [{"use": "home", "line": ["12 Elm St", "Apt 3"], "city": "Austin",
-                     "state": "TX", "postalCode": "78701"}],
-        "communication": [{"language": {"coding": [{"system": "urn:ietf:bcp:47",
-                                                    "code": "es"}]}, "preferred": True}],
-        "contact": [{"relationship": [{"text": "sister"}], "name": {"text": "Ana Núñez"},
-                     "telecom": [{"system": "phone", "value": "5125550123"}]}],
+        "telecom": [
+            {"system": "phone", "value": "(512) 555-0142", "use": "mobile"},
+            {"system": "phone", "value": "512-555-0199", "use": "home"},
+            {"system": "email", "value": "Maria@Example.org"},
+        ],
+        "address": [
+            {
+                "use": "home",
+                "line": ["12 Elm St", "Apt 3"],
+                "city": "Austin",
+                "state": "TX",
+                "postalCode": "78701",
+            }
+        ],
+        "communication": [
+            {
+                "language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "es"}]},
+                "preferred": True,
+            }
+        ],
+        "contact": [
+            {
+                "relationship": [{"text": "sister"}],
+                "name": {"text": "Ana Núñez"},
+                "telecom": [{"system": "phone", "value": "5125550123"}],
+            }
+        ],
     }
     resource.update(overrides)
     return resource
@@ -82,7 +106,10 @@ def test_create_returns_201_location_and_us_core_patient(fhir, org):
     patient = Patient.objects.get(pk=body["id"])
     assert patient.organization == org
     assert (patient.family_name, patient.given_name, patient.middle_name) == (
-        "Núñez", "María", "José")
+        "Núñez",
+        "María",
+        "José",
+    )
     assert patient.preferred_name == "Mari"
     assert patient.phone_mobile == "5125550142" and patient.phone_home == "5125550199"
     assert patient.email == "maria@example.org"
@@ -106,9 +133,15 @@ def test_create_is_audited_by_the_service(fhir, org):
 
 
 def test_minimal_patient_round_trips(fhir):
-    response = fhir.post("/fhir/Patient", {"resourceType": "Patient", "gender": "male",
-                                           "birthDate": "1990-01-02",
-                                           "name": [{"family": "Ito", "given": ["Ken"]}]})
+    response = fhir.post(
+        "/fhir/Patient",
+        {
+            "resourceType": "Patient",
+            "gender": "male",
+            "birthDate": "1990-01-02",
+            "name": [{"family": "Ito", "given": ["Ken"]}],
+        },
+    )
     assert response.status_code == 201, response.content
     assert_us_core_patient(response.json())
 
@@ -128,7 +161,11 @@ def test_read_writes_an_audit_event(fhir, mat):
     fhir.get(f"/fhir/Patient/{patient.pk}")
     event = AuditEvent.objects.get(action=Action.VIEW)
     assert (event.patient_id, event.resource_type, event.user_id, event.channel) == (
-        patient.pk, "Patient", mat.pk, "api")
+        patient.pk,
+        "Patient",
+        mat.pk,
+        "api",
+    )
 
 
 def test_read_of_another_organizations_patient_is_404(fhir, other_mat):
@@ -159,8 +196,11 @@ def test_update_replaces_demographics(fhir, mat):
     resource = fhir.get(f"/fhir/Patient/{patient.pk}").json()
     resource["name"][0]["family"] = "Smith-Jones"
     resource["telecom"] = []
-    response = fhir.put(f"/fhir/Patient/{patient.pk}", resource,
-                        **{"If-Match": f'W/"{resource["meta"]["versionId"]}"'})
+    response = fhir.put(
+        f"/fhir/Patient/{patient.pk}",
+        resource,
+        **{"If-Match": f'W/"{resource["meta"]["versionId"]}"'},
+    )
     assert response.status_code == 200, response.content
     assert_us_core_patient(response.json())
     patient.refresh_from_db()
@@ -202,27 +242,35 @@ def test_partial_birth_date_is_422(fhir):
 
 
 def test_every_field_error_is_named(fhir):
-    resource = patient_json(telecom=[{"system": "phone", "value": "12"}],
-                            address=[{"state": "ZZ", "postalCode": "7"}])
+    resource = patient_json(
+        telecom=[{"system": "phone", "value": "12"}], address=[{"state": "ZZ", "postalCode": "7"}]
+    )
     response = fhir.post("/fhir/Patient", resource)
     assert response.status_code == 422
     expressions = {e for i in response.json()["issue"] for e in i["expression"]}
-    assert {"Patient.telecom", "Patient.address.state", "Patient.address.postalCode"} <= \
-        expressions
+    assert {"Patient.telecom", "Patient.address.state", "Patient.address.postalCode"} <= expressions
 
 
 # --- search ------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def people(mat, other_mat):
     make_patient(other_mat, family_name="Nunez", given_name="Maria")  # never visible
     return {
-        "nunez": make_patient(mat, family_name="Núñez", given_name="María",
-                              birth_date=date(1984, 3, 9)),
-        "nunes": make_patient(mat, family_name="Nunes", given_name="Pedro",
-                              birth_date=date(1990, 7, 1)),
-        "smith": make_patient(mat, family_name="Smith", given_name="Mariana",
-                              preferred_name="Ana", birth_date=date(1975, 12, 31)),
+        "nunez": make_patient(
+            mat, family_name="Núñez", given_name="María", birth_date=date(1984, 3, 9)
+        ),
+        "nunes": make_patient(
+            mat, family_name="Nunes", given_name="Pedro", birth_date=date(1990, 7, 1)
+        ),
+        "smith": make_patient(
+            mat,
+            family_name="Smith",
+            given_name="Mariana",
+            preferred_name="Ana",
+            birth_date=date(1975, 12, 31),
+        ),
     }
 
 
@@ -245,15 +293,21 @@ def test_search_by_birthdate_with_prefixes(fhir, people):
     assert ids(search(fhir, birthdate="1984-03-09")) == [people["nunez"].pk]
     assert ids(search(fhir, birthdate="eq1984-03-09")) == [people["nunez"].pk]
     assert set(ids(search(fhir, birthdate="ge1984-03-09"))) == {
-        people["nunez"].pk, people["nunes"].pk}
+        people["nunez"].pk,
+        people["nunes"].pk,
+    }
     assert ids(search(fhir, birthdate="gt1984-03-09")) == [people["nunes"].pk]
     assert set(ids(search(fhir, birthdate="le1984-03-09"))) == {
-        people["nunez"].pk, people["smith"].pk}
+        people["nunez"].pk,
+        people["smith"].pk,
+    }
     assert ids(search(fhir, birthdate="lt1984-03-09")) == [people["smith"].pk]
     assert ids(search(fhir, birthdate="1975")) == [people["smith"].pk]
     assert ids(search(fhir, birthdate="1990-07")) == [people["nunes"].pk]
     assert set(ids(search(fhir, birthdate="ne1990-07-01"))) == {
-        people["nunez"].pk, people["smith"].pk}
+        people["nunez"].pk,
+        people["smith"].pk,
+    }
     both = fhir.get("/fhir/Patient", {"birthdate": ["ge1980-01-01", "le1985-12-31"]}).json()
     assert ids(both) == [people["nunez"].pk]
 
@@ -275,7 +329,8 @@ def test_search_never_shows_another_organization(other_fhir, people, other_mat):
     bundle = search(other_fhir)
     assert bundle["total"] == 1
     assert {e["resource"]["id"] for e in bundle["entry"]}.isdisjoint(
-        {str(p.pk) for p in people.values()})
+        {str(p.pk) for p in people.values()}
+    )
     assert ids(search(other_fhir, _id=str(people["nunes"].pk))) == []
 
 
@@ -321,10 +376,17 @@ def test_count_is_capped_at_100(fhir, people):
     assert "_count=100" in self_link
 
 
-@pytest.mark.parametrize("params", [
-    {"birthdate": "yesterday"}, {"birthdate": "ap1980"}, {"birthdate": "1980-13-01"},
-    {"_count": "many"}, {"_count": "-1"}, {"name:exact": "Smith"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"birthdate": "yesterday"},
+        {"birthdate": "ap1980"},
+        {"birthdate": "1980-13-01"},
+        {"_count": "many"},
+        {"_count": "-1"},
+        {"name:exact": "Smith"},
+    ],
+)
 def test_bad_search_parameter_is_400(fhir, params):
     response = fhir.get("/fhir/Patient", params)
     assert response.status_code == 400
@@ -341,8 +403,7 @@ def test_unknown_parameter_is_ignored_unless_strict(fhir, people):
     assert response.status_code == 400
 
 
-def test_search_query_count_does_not_grow_with_results(fhir, mat,
-                                                      django_assert_max_num_queries):
+def test_search_query_count_does_not_grow_with_results(fhir, mat, django_assert_max_num_queries):
     make_patient(mat, family_name="Solo")
     for i in range(20):
         make_patient(mat, family_name=f"Many{chr(97 + i)}")

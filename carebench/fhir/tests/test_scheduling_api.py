@@ -82,8 +82,7 @@ def appointment_json(setup, patient, start, **overrides):
         "reasonCode": [{"text": "Blood pressure check"}],
         "participant": [
             {"actor": {"reference": f"Patient/{patient.pk}"}, "status": "accepted"},
-            {"actor": {"reference": f"Practitioner/{setup.provider.pk}"},
-             "status": "accepted"},
+            {"actor": {"reference": f"Practitioner/{setup.provider.pk}"}, "status": "accepted"},
         ],
     }
     body.update(overrides)
@@ -104,18 +103,21 @@ def book(fhir, body, status=201):
 
 # --- Practitioner, Location, Schedule -----------------------------------------------------------
 
+
 def test_practitioner_read_and_search(fhir, setup):
     provider = setup.provider
     body = read(fhir, "Practitioner", provider.pk)
-    assert body["identifier"] == [{"system": "http://hl7.org/fhir/sid/us-npi",
-                                   "value": provider.npi}]
+    assert body["identifier"] == [
+        {"system": "http://hl7.org/fhir/sid/us-npi", "value": provider.npi}
+    ]
     assert body["name"][0]["family"] == "Okafor" and body["name"][0]["suffix"] == ["MD"]
     assert body["meta"]["profile"] == [
-        "http://hl7.org/fhir/us/core/StructureDefinition/us-core-practitioner"]
+        "http://hl7.org/fhir/us/core/StructureDefinition/us-core-practitioner"
+    ]
     assert ids(search(fhir, "Practitioner", name="oka")) == [str(provider.pk)]
-    assert ids(search(fhir, "Practitioner",
-                      identifier=f"http://hl7.org/fhir/sid/us-npi|{provider.npi}")) == [
-        str(provider.pk)]
+    assert ids(
+        search(fhir, "Practitioner", identifier=f"http://hl7.org/fhir/sid/us-npi|{provider.npi}")
+    ) == [str(provider.pk)]
     assert search(fhir, "Practitioner", identifier="urn:other|1234567893")["total"] == 0
     read(fhir, "Practitioner", "abc", status=404)
 
@@ -130,8 +132,7 @@ def test_location_facilities_and_rooms(fhir, setup):
     assert room_body["operationalStatus"]["code"] == "U"
     everything = search(fhir, "Location")
     assert ids(everything) == [str(facility.pk), f"room-{room.pk}"]
-    assert ids(search(fhir, "Location", partof=f"Location/{facility.pk}")) == [
-        f"room-{room.pk}"]
+    assert ids(search(fhir, "Location", partof=f"Location/{facility.pk}")) == [f"room-{room.pk}"]
     assert ids(search(fhir, "Location", _id=f"room-{room.pk}")) == [f"room-{room.pk}"]
     paged = search(fhir, "Location", _count=1, _offset=1)
     assert paged["total"] == 2 and ids(paged) == [f"room-{room.pk}"]
@@ -143,32 +144,41 @@ def test_schedule_is_one_per_provider(fhir, setup):
     actors = [a["reference"] for a in body["actor"]]
     assert actors == [f"Practitioner/{setup.provider.pk}", f"Location/{setup.facility.pk}"]
     assert ids(search(fhir, "Schedule", actor=f"Practitioner/{setup.provider.pk}")) == [
-        str(setup.provider.pk)]
+        str(setup.provider.pk)
+    ]
     assert ids(search(fhir, "Schedule", actor=f"Location/{setup.facility.pk}")) == [
-        str(setup.provider.pk)]
+        str(setup.provider.pk)
+    ]
     assert fhir.get("/fhir/Schedule", {"actor": "Group/1"}).status_code == 400
 
 
 # --- Slot -----------------------------------------------------------------------------------
 
+
 def test_free_slots_by_schedule_and_date(fhir, setup, patient):
     monday = next_weekday_at(9)
     day = monday.date().isoformat()
-    bundle = search(fhir, "Slot", schedule=f"Schedule/{setup.provider.pk}", start=day,
-                    _count=100)
+    bundle = search(fhir, "Slot", schedule=f"Schedule/{setup.provider.pk}", start=day, _count=100)
     starts = [e["resource"]["start"] for e in bundle["entry"]]
     assert bundle["total"] == 35  # 08:00 to 16:30 on a 15-minute grid (30-minute visits)
     slot = bundle["entry"][0]["resource"]
     assert slot["status"] == "free" and slot["schedule"]["reference"] == (
-        f"Schedule/{setup.provider.pk}")
+        f"Schedule/{setup.provider.pk}"
+    )
     assert slot["serviceType"][0]["coding"][0]["code"] == str(setup.visit.pk)
     assert monday.isoformat() in starts and all(s.startswith(day) for s in starts)
     # Booking 09:00 takes away the slots that overlap it.
     book(fhir, appointment_json(setup, patient, monday))
-    after = search(fhir, "Slot", **{"schedule.actor": f"Practitioner/{setup.provider.pk}",
-                                    "start": [f"ge{day}", f"le{day}"],
-                                    "service-type": f"{TYPE_SYSTEM}|{setup.visit.pk}",
-                                    "_count": 100})
+    after = search(
+        fhir,
+        "Slot",
+        **{
+            "schedule.actor": f"Practitioner/{setup.provider.pk}",
+            "start": [f"ge{day}", f"le{day}"],
+            "service-type": f"{TYPE_SYSTEM}|{setup.visit.pk}",
+            "_count": 100,
+        },
+    )
     assert after["total"] == bundle["total"] - 3
     taken = monday.astimezone(next_weekday_at(9).tzinfo)
     assert all(e["resource"]["start"] != taken.isoformat() for e in after["entry"])
@@ -177,52 +187,64 @@ def test_free_slots_by_schedule_and_date(fhir, setup, patient):
     assert search(fhir, "Slot", start=saturday)["total"] == 0
     assert search(fhir, "Slot", start=day, status="busy")["total"] == 0
     assert fhir.get("/fhir/Slot", {"start": "ge2026-01"}).status_code == 400
-    assert fhir.get("/fhir/Slot", {"start": ["ge2027-01-01", "le2027-12-31"]}
-                    ).status_code == 400
+    assert fhir.get("/fhir/Slot", {"start": ["ge2027-01-01", "le2027-12-31"]}).status_code == 400
 
 
 # --- Appointment ------------------------------------------------------------------------------
+
 
 def test_book_read_search_appointment(fhir, setup, patient, mat):
     start = next_weekday_at(9)
     resource = book(fhir, appointment_json(setup, patient, start))
     assert resource["status"] == "booked"
     refs = [p["actor"]["reference"] for p in resource["participant"]]
-    assert refs == [f"Patient/{patient.pk}", f"Practitioner/{setup.provider.pk}",
-                    f"Location/{setup.facility.pk}"]
+    assert refs == [
+        f"Patient/{patient.pk}",
+        f"Practitioner/{setup.provider.pk}",
+        f"Location/{setup.facility.pk}",
+    ]
     assert resource["minutesDuration"] == 30
     assert resource["serviceType"][0]["coding"][0] == {
-        "system": TYPE_SYSTEM, "code": str(setup.visit.pk), "display": setup.visit.name}
+        "system": TYPE_SYSTEM,
+        "code": str(setup.visit.pk),
+        "display": setup.visit.name,
+    }
     appointment = Appointment.objects.get(pk=resource["id"])
     assert (appointment.start, appointment.reason) == (start, "Blood pressure check")
     assert read(fhir, "Appointment", resource["id"])["start"] == start.isoformat()
     day = start.date().isoformat()
-    for params in ({"patient": f"Patient/{patient.pk}"},
-                   {"practitioner": setup.provider.pk, "date": day},
-                   {"actor": f"Practitioner/{setup.provider.pk}", "status": "booked"},
-                   {"location": f"Location/{setup.facility.pk}"},
-                   {"service-type": str(setup.visit.pk)},
-                   {"date": f"ge{day}"}):
+    for params in (
+        {"patient": f"Patient/{patient.pk}"},
+        {"practitioner": setup.provider.pk, "date": day},
+        {"actor": f"Practitioner/{setup.provider.pk}", "status": "booked"},
+        {"location": f"Location/{setup.facility.pk}"},
+        {"service-type": str(setup.visit.pk)},
+        {"date": f"ge{day}"},
+    ):
         assert ids(search(fhir, "Appointment", **params)) == [resource["id"]], params
     assert search(fhir, "Appointment", date=f"lt{day}")["total"] == 0
     assert search(fhir, "Appointment", status="cancelled,noshow")["total"] == 0
     view = AuditEvent.objects.get(action=Action.VIEW, resource_type="Appointment")
     assert (view.patient_id, view.user_id, view.channel) == (patient.pk, mat.pk, "api")
-    assert AuditEvent.objects.filter(action=Action.SEARCH, resource_type="Appointment",
-                                     patient_id=patient.pk).exists()
+    assert AuditEvent.objects.filter(
+        action=Action.SEARCH, resource_type="Appointment", patient_id=patient.pk
+    ).exists()
 
 
 def test_type_by_name_or_by_duration(fhir, setup, patient):
     start = next_weekday_at(10)
-    by_name = appointment_json(setup, patient, start,
-                               serviceType=[{"text": setup.visit.name.upper()}])
+    by_name = appointment_json(
+        setup, patient, start, serviceType=[{"text": setup.visit.name.upper()}]
+    )
     assert book(fhir, by_name)["appointmentType"]["coding"][0]["code"] == str(setup.visit.pk)
-    by_duration = appointment_json(setup, make_patient(setup.actor.user),
-                                   start + timedelta(hours=1))
+    by_duration = appointment_json(
+        setup, make_patient(setup.actor.user), start + timedelta(hours=1)
+    )
     del by_duration["serviceType"]
     book(fhir, by_duration)
-    unknown = appointment_json(setup, patient, start + timedelta(hours=2),
-                               serviceType=[{"coding": [{"code": "Surgery"}]}])
+    unknown = appointment_json(
+        setup, patient, start + timedelta(hours=2), serviceType=[{"coding": [{"code": "Surgery"}]}]
+    )
     issue = book(fhir, unknown, status=422)["issue"][0]
     assert issue["expression"] == ["Appointment.serviceType"]
     assert setup.visit.name in issue["diagnostics"]
@@ -232,8 +254,7 @@ def test_conflict_is_a_409_naming_the_clash(fhir, setup, patient, mat):
     start = next_weekday_at(9)
     book(fhir, appointment_json(setup, patient, start))
     other = make_patient(mat)
-    outcome = book(fhir, appointment_json(setup, other, start + timedelta(minutes=15)),
-                   status=409)
+    outcome = book(fhir, appointment_json(setup, other, start + timedelta(minutes=15)), status=409)
     issue = outcome["issue"][0]
     assert issue["code"] == "conflict" and "already has an appointment" in issue["diagnostics"]
     assert issue["expression"] == ["Appointment.start"]
@@ -245,11 +266,14 @@ def test_conflict_is_a_409_naming_the_clash(fhir, setup, patient, mat):
     assert Appointment.objects.count() == 1
 
 
-@pytest.mark.parametrize(("change", "element"), [
-    ({"status": "proposed"}, "Appointment.status"),
-    ({"end": "later"}, None),
-    ({"participant": []}, None),
-])
+@pytest.mark.parametrize(
+    ("change", "element"),
+    [
+        ({"status": "proposed"}, "Appointment.status"),
+        ({"end": "later"}, None),
+        ({"participant": []}, None),
+    ],
+)
 def test_malformed_bookings(fhir, setup, patient, change, element):
     body = appointment_json(setup, patient, next_weekday_at(9), **change)
     response = fhir.post("/fhir/Appointment", body)
@@ -261,13 +285,13 @@ def test_malformed_bookings(fhir, setup, patient, change, element):
 
 def test_business_rules_are_422s_naming_the_element(fhir, setup, patient, other_mat):
     start = next_weekday_at(9)
-    wrong_end = appointment_json(setup, patient, start,
-                                 end=(start + timedelta(minutes=45)).isoformat())
+    wrong_end = appointment_json(
+        setup, patient, start, end=(start + timedelta(minutes=45)).isoformat()
+    )
     assert book(fhir, wrong_end, status=422)["issue"][0]["expression"] == ["Appointment.end"]
     night = appointment_json(setup, patient, next_weekday_at(20))
     issue = book(fhir, night, status=422)["issue"][0]
-    assert issue["expression"] == ["Appointment.start"] and "not available" in issue[
-        "diagnostics"]
+    assert issue["expression"] == ["Appointment.start"] and "not available" in issue["diagnostics"]
     past = appointment_json(setup, patient, start - timedelta(weeks=3))
     assert book(fhir, past, status=422)["issue"][0]["expression"] == ["Appointment.start"]
     theirs = make_patient(other_mat)
@@ -286,11 +310,15 @@ def test_cancel_by_updating_the_status(fhir, setup, patient):
     response = fhir.put(url, no_reason)
     assert response.status_code == 422
     assert response.json()["issue"][0]["expression"] == ["Appointment.cancelationReason"]
-    stale = fhir.put(url, {**no_reason, "cancelationReason": {"text": "x"}},
-                     **{"If-Match": 'W/"0"'})
+    stale = fhir.put(
+        url, {**no_reason, "cancelationReason": {"text": "x"}}, **{"If-Match": 'W/"0"'}
+    )
     assert stale.status_code == 412
-    cancelled = {**resource, "status": "cancelled",
-                 "cancelationReason": {"text": "Patient is travelling"}}
+    cancelled = {
+        **resource,
+        "status": "cancelled",
+        "cancelationReason": {"text": "Patient is travelling"},
+    }
     response = fhir.put(url, cancelled, **{"If-Match": f'W/"{resource["meta"]["versionId"]}"'})
     assert response.status_code == 200, response.content
     body = response.json()
@@ -300,7 +328,9 @@ def test_cancel_by_updating_the_status(fhir, setup, patient):
     assert body["meta"]["versionId"] != resource["meta"]["versionId"]
     appointment = Appointment.objects.get(pk=resource["id"])
     assert (appointment.status, appointment.cancel_reason) == (
-        Status.CANCELLED, "Patient is travelling")
+        Status.CANCELLED,
+        "Patient is travelling",
+    )
     # The freed slot can be booked again.
     book(fhir, appointment_json(setup, make_patient(setup.actor.user), next_weekday_at(9)))
 
@@ -309,8 +339,11 @@ def test_move_by_updating_the_start(fhir, setup, patient, mat):
     resource = book(fhir, appointment_json(setup, patient, next_weekday_at(9)))
     url = f"/fhir/Appointment/{resource['id']}"
     later = next_weekday_at(11)
-    moved = {**resource, "start": later.isoformat(),
-             "end": (later + timedelta(minutes=30)).isoformat()}
+    moved = {
+        **resource,
+        "start": later.isoformat(),
+        "end": (later + timedelta(minutes=30)).isoformat(),
+    }
     response = fhir.put(url, moved)
     assert response.status_code == 200, response.content
     assert Appointment.objects.get(pk=resource["id"]).start == later
@@ -323,15 +356,26 @@ def test_move_by_updating_the_start(fhir, setup, patient, mat):
     arrived = fhir.put(url, {**moved, "status": "arrived"})
     assert arrived.status_code == 422
     assert arrived.json()["issue"][0]["expression"] == ["Appointment.status"]
-    other_patient = {**moved, "participant": [
-        {"actor": {"reference": f"Patient/{make_patient(mat).pk}"}, "status": "accepted"}]}
+    other_patient = {
+        **moved,
+        "participant": [
+            {"actor": {"reference": f"Patient/{make_patient(mat).pk}"}, "status": "accepted"}
+        ],
+    }
     assert fhir.put(url, other_patient).status_code == 422
 
 
 def test_flow_statuses_map_to_fhir(fhir, setup, patient):
-    appt = sched.book_appointment(actor=setup.actor, request=sched.BookingRequest(
-        patient=patient, provider=setup.provider, appointment_type=setup.visit,
-        start=next_weekday_at(9), facility=setup.facility))
+    appt = sched.book_appointment(
+        actor=setup.actor,
+        request=sched.BookingRequest(
+            patient=patient,
+            provider=setup.provider,
+            appointment_type=setup.visit,
+            start=next_weekday_at(9),
+            facility=setup.facility,
+        ),
+    )
     sched.advance_flow(actor=setup.actor, appointment=appt, to=Status.ARRIVED)
     assert read(fhir, "Appointment", appt.pk)["status"] == "arrived"
     sched.advance_flow(actor=setup.actor, appointment=appt, to=Status.ROOMED, room=setup.room)
@@ -343,8 +387,9 @@ def test_flow_statuses_map_to_fhir(fhir, setup, patient):
 
 def test_permissions(medtech, biller, setup, patient):
     medtech_client = FhirClient(token_for(medtech))
-    response = medtech_client.post("/fhir/Appointment",
-                                   appointment_json(setup, patient, next_weekday_at(9)))
+    response = medtech_client.post(
+        "/fhir/Appointment", appointment_json(setup, patient, next_weekday_at(9))
+    )
     assert response.status_code == 403
     assert response.json()["issue"][0]["code"] == "forbidden"
     assert AuditEvent.objects.filter(action=Action.ACCESS_DENIED, user_id=medtech.pk).exists()
@@ -352,20 +397,26 @@ def test_permissions(medtech, biller, setup, patient):
     assert medtech_client.get("/fhir/Encounter").status_code == 403
     biller_client = FhirClient(token_for(biller))
     assert biller_client.get("/fhir/Appointment").status_code == 200
-    assert biller_client.post("/fhir/Appointment", appointment_json(
-        setup, patient, next_weekday_at(9))).status_code == 403
+    assert (
+        biller_client.post(
+            "/fhir/Appointment", appointment_json(setup, patient, next_weekday_at(9))
+        ).status_code
+        == 403
+    )
     assert not Appointment.objects.exists()
 
 
 def test_other_organization_sees_nothing(fhir, other_fhir, setup, patient):
     resource = book(fhir, appointment_json(setup, patient, next_weekday_at(9)))
     encounter = encounter_services.open_walk_in(actor=setup.actor, patient=patient)
-    for resource_type, ident in (("Appointment", resource["id"]),
-                                 ("Practitioner", setup.provider.pk),
-                                 ("Schedule", setup.provider.pk),
-                                 ("Location", setup.facility.pk),
-                                 ("Location", f"room-{setup.room.pk}"),
-                                 ("Encounter", encounter.pk)):
+    for resource_type, ident in (
+        ("Appointment", resource["id"]),
+        ("Practitioner", setup.provider.pk),
+        ("Schedule", setup.provider.pk),
+        ("Location", setup.facility.pk),
+        ("Location", f"room-{setup.room.pk}"),
+        ("Encounter", encounter.pk),
+    ):
         read(other_fhir, resource_type, ident, status=404)
     for resource_type in ("Appointment", "Practitioner", "Schedule", "Encounter"):
         assert search(other_fhir, resource_type)["total"] == 0, resource_type
@@ -385,15 +436,25 @@ def test_voided_patients_appointments_are_gone(fhir, setup, patient, mat):
 
 # --- Encounter ---------------------------------------------------------------------------------
 
+
 def test_encounter_from_check_in(fhir, setup, patient, mat):
-    appt = sched.book_appointment(actor=setup.actor, request=sched.BookingRequest(
-        patient=patient, provider=setup.provider, appointment_type=setup.visit,
-        start=next_weekday_at(9), facility=setup.facility, reason="Cough"))
+    appt = sched.book_appointment(
+        actor=setup.actor,
+        request=sched.BookingRequest(
+            patient=patient,
+            provider=setup.provider,
+            appointment_type=setup.visit,
+            start=next_weekday_at(9),
+            facility=setup.facility,
+            reason="Cough",
+        ),
+    )
     sched.advance_flow(actor=setup.actor, appointment=appt, to=Status.ARRIVED)
     encounter = appt.encounter
     body = read(fhir, "Encounter", encounter.pk)
     assert body["meta"]["profile"] == [
-        "http://hl7.org/fhir/us/core/StructureDefinition/us-core-encounter"]
+        "http://hl7.org/fhir/us/core/StructureDefinition/us-core-encounter"
+    ]
     assert body["status"] == "in-progress"
     assert body["class"]["code"] == "AMB"
     assert body["type"][0]["coding"][0]["code"] == "308335008"
@@ -401,43 +462,65 @@ def test_encounter_from_check_in(fhir, setup, patient, mat):
     assert body["subject"]["reference"] == f"Patient/{patient.pk}"
     assert body["appointment"] == [{"reference": f"Appointment/{appt.pk}"}]
     assert body["participant"][0]["individual"]["reference"] == (
-        f"Practitioner/{setup.provider.pk}")
+        f"Practitioner/{setup.provider.pk}"
+    )
     assert body["reasonCode"] == [{"text": "Cough"}]
     assert "end" not in body["period"]
     walk_in = encounter_services.open_walk_in(actor=actor_for(mat), patient=patient)
     assert read(fhir, "Encounter", walk_in.pk)["type"][0]["text"] == "Walk-in visit"
     today = walk_in.started_at.date().isoformat()
     assert set(ids(search(fhir, "Encounter", patient=patient.pk))) == {
-        str(encounter.pk), str(walk_in.pk)}
+        str(encounter.pk),
+        str(walk_in.pk),
+    }
     assert ids(search(fhir, "Encounter", appointment=f"Appointment/{appt.pk}")) == [
-        str(encounter.pk)]
-    assert ids(search(fhir, "Encounter", patient=patient.pk,
-                      practitioner=setup.provider.pk)) == [str(encounter.pk)]
+        str(encounter.pk)
+    ]
+    assert ids(search(fhir, "Encounter", patient=patient.pk, practitioner=setup.provider.pk)) == [
+        str(encounter.pk)
+    ]
     assert search(fhir, "Encounter", patient=patient.pk, status="finished")["total"] == 0
     assert search(fhir, "Encounter", date=f"ge{today}", **{"class": "AMB"})["total"] == 2
     assert search(fhir, "Encounter", date="lt2020-01-01")["total"] == 0
     version = body["meta"]["versionId"]
-    for step in (Status.ROOMED, Status.READY, Status.WITH_PROVIDER, Status.CHECKOUT,
-                 Status.DONE):
-        appt = sched.advance_flow(actor=setup.actor, appointment=appt, to=step,
-                                  room=setup.room if step == Status.ROOMED else None)
+    for step in (Status.ROOMED, Status.READY, Status.WITH_PROVIDER, Status.CHECKOUT, Status.DONE):
+        appt = sched.advance_flow(
+            actor=setup.actor,
+            appointment=appt,
+            to=step,
+            room=setup.room if step == Status.ROOMED else None,
+        )
     finished = read(fhir, "Encounter", encounter.pk)
     assert finished["status"] == "finished" and "end" in finished["period"]
     assert finished["meta"]["versionId"] != version
     assert finished["location"][-1]["location"]["reference"] == f"Location/room-{setup.room.pk}"
     assert ids(search(fhir, "Encounter", status="finished")) == [str(encounter.pk)]
-    assert AuditEvent.objects.filter(action=Action.VIEW, resource_type="Encounter",
-                                     patient_id=patient.pk).exists()
+    assert AuditEvent.objects.filter(
+        action=Action.VIEW, resource_type="Encounter", patient_id=patient.pk
+    ).exists()
 
 
 def test_capability_statement_lists_the_new_resources(anonymous, db):
     body = anonymous.get("/fhir/metadata").json()
     CapabilityStatement.model_validate(body)
     resources = {r["type"]: r for r in body["rest"][0]["resource"]}
-    assert {"Appointment", "Slot", "Schedule", "Practitioner", "Location", "Encounter",
-            "Observation"} <= set(resources)
+    assert {
+        "Appointment",
+        "Slot",
+        "Schedule",
+        "Practitioner",
+        "Location",
+        "Encounter",
+        "Observation",
+    } <= set(resources)
     assert {i["code"] for i in resources["Appointment"]["interaction"]} == {
-        "read", "search-type", "create", "update"}
+        "read",
+        "search-type",
+        "create",
+        "update",
+    }
     assert resources["Slot"]["interaction"] == [{"code": "search-type"}]
-    assert "http://hl7.org/fhir/us/core/StructureDefinition/us-core-blood-pressure" in (
-        resources["Observation"]["supportedProfile"])
+    assert (
+        "http://hl7.org/fhir/us/core/StructureDefinition/us-core-blood-pressure"
+        in (resources["Observation"]["supportedProfile"])
+    )

@@ -18,16 +18,25 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(settings.PROJECT_DIR) / "test-artifacts"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 if not CHROMIUM.exists():
     if os.environ.get("CI"):
-        pytest.fail("CI is set but /usr/bin/chromium is missing: apt-get install -y chromium",
-                    pytrace=False)
+        pytest.fail(
+            "CI is set but /usr/bin/chromium is missing: apt-get install -y chromium", pytrace=False
+        )
     pytestmark = pytest.mark.skip(
         reason="/usr/bin/chromium is not installed (apt-get install -y chromium); "
-               "set CI=1 to make this a failure")
+        "set CI=1 to make this a failure"
+    )
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -41,8 +50,10 @@ def page():
         page = context.new_page()
         page.set_default_timeout(10_000)
         errors: list[str] = []
-        page.on("console", lambda msg: errors.append(f"{page.url}: {msg.text}")
-                if msg.type == "error" else None)
+        page.on(
+            "console",
+            lambda msg: errors.append(f"{page.url}: {msg.text}") if msg.type == "error" else None,
+        )
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         yield page
         context.close()
@@ -61,8 +72,14 @@ def test_mat_registers_records_allergies_and_finds_patient(live_server, page):
     expect = sync_api.expect
     org = OrganizationFactory(name="Riverside Family Clinic")
     FacilityFactory(organization=org)
-    UserFactory(organization=org, username="jrivera", first_name="Jo", last_name="Rivera",
-                roles=["mat"], password=TEST_PASSWORD)
+    UserFactory(
+        organization=org,
+        username="jrivera",
+        first_name="Jo",
+        last_name="Rivera",
+        roles=["mat"],
+        password=TEST_PASSWORD,
+    )
 
     # Sign in through the login page.
     page.goto(f"{live_server.url}/")

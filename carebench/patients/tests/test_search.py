@@ -39,8 +39,9 @@ def test_accent_insensitive_both_ways(mat):
 
 
 def test_finds_by_birth_date_mrn_and_phone(mat):
-    patient = make_patient(mat, family_name="Park", birth_date=date(1975, 3, 9),
-                           phone_mobile="(512) 555-0142")
+    patient = make_patient(
+        mat, family_name="Park", birth_date=date(1975, 3, 9), phone_mobile="(512) 555-0142"
+    )
     org = mat.organization
     assert search_patients(org, "1975-03-09")[0].pk == patient.pk
     assert search_patients(org, "03/09/1975")[0].pk == patient.pk

@@ -48,8 +48,14 @@ def test_allergy_replaces_no_known_allergies_statement(mat):
     patient = make_patient(mat)
     actor = actor_for(mat)
     nka = services.record_no_known_allergies(actor=actor, patient=patient)
-    services.add_allergy(actor=actor, patient=patient, substance="Penicillin",
-                         reaction="Hives", severity="moderate", category="medication")
+    services.add_allergy(
+        actor=actor,
+        patient=patient,
+        substance="Penicillin",
+        reaction="Hives",
+        severity="moderate",
+        category="medication",
+    )
     nka.refresh_from_db()
     assert nka.voided_at is not None
     assert Allergy.objects.filter(patient=patient).count() == 2  # nothing deleted
@@ -67,10 +73,16 @@ def test_no_known_allergies_refused_when_allergies_on_file(mat):
 def test_correction_voids_old_row_and_links_new(mat):
     patient = make_patient(mat)
     actor = actor_for(mat)
-    med = services.add_medication(actor=actor, patient=patient, medication="Lisinopril 10 mg tab",
-                                  dose="10 mg", frequency="daily")
-    fixed = services.correct_entry(actor=actor, entry=med, changes={"dose": "20 mg"},
-                                   reason="dose misread")
+    med = services.add_medication(
+        actor=actor,
+        patient=patient,
+        medication="Lisinopril 10 mg tab",
+        dose="10 mg",
+        frequency="daily",
+    )
+    fixed = services.correct_entry(
+        actor=actor, entry=med, changes={"dose": "20 mg"}, reason="dose misread"
+    )
     med.refresh_from_db()
     assert med.voided_at is not None and med.voided_by == mat
     assert fixed.replaces_id == med.pk and fixed.dose == "20 mg"
@@ -100,8 +112,9 @@ def test_problem_requires_billable_icd10_code(mat, icd10):
 def test_tobacco_status_supersedes_previous(mat):
     patient = make_patient(mat)
     actor = actor_for(mat)
-    first = services.add_history(actor=actor, patient=patient, kind="tobacco",
-                                 tobacco_status="449868002")
+    first = services.add_history(
+        actor=actor, patient=patient, kind="tobacco", tobacco_status="449868002"
+    )
     services.add_history(actor=actor, patient=patient, kind="tobacco", tobacco_status="8517006")
     first.refresh_from_db()
     assert first.voided_at is not None

@@ -8,13 +8,17 @@ from hypothesis import strategies as st
 
 from carebench.patients import validation as v
 
-US_NUMBER = st.tuples(
-    st.integers(200, 999), st.integers(200, 999), st.integers(0, 9999)
-).map(lambda t: f"{t[0]}{t[1]}{t[2]:04d}")
+US_NUMBER = st.tuples(st.integers(200, 999), st.integers(200, 999), st.integers(0, 9999)).map(
+    lambda t: f"{t[0]}{t[1]}{t[2]:04d}"
+)
 
 
-@given(US_NUMBER, st.sampled_from(["{a}{b}{c}", "({a}) {b}-{c}", "{a}-{b}-{c}", "+1 {a} {b} {c}",
-                                   "1.{a}.{b}.{c}"]))
+@given(
+    US_NUMBER,
+    st.sampled_from(
+        ["{a}{b}{c}", "({a}) {b}-{c}", "{a}-{b}-{c}", "+1 {a} {b} {c}", "1.{a}.{b}.{c}"]
+    ),
+)
 def test_any_written_form_of_a_us_number_normalizes_to_its_digits(number, pattern):
     written = pattern.format(a=number[:3], b=number[3:6], c=number[6:])
     assert v.normalize_phone(written) == number
@@ -26,8 +30,11 @@ def test_too_short_numbers_are_refused(digits):
         v.normalize_phone(digits)
 
 
-@given(st.text(alphabet=st.characters(blacklist_categories=["Nd"]), min_size=1)
-       .filter(lambda s: s.strip() and any(c not in "+ ().-" for c in s)))
+@given(
+    st.text(alphabet=st.characters(blacklist_categories=["Nd"]), min_size=1).filter(
+        lambda s: s.strip() and any(c not in "+ ().-" for c in s)
+    )
+)
 def test_phone_with_letters_or_symbols_is_refused(text):
     with pytest.raises(ValueError):
         v.normalize_phone(text)
@@ -39,9 +46,16 @@ def test_search_key_is_lowercase_ascii_letters(text):
     assert all("a" <= c <= "z" for c in key)
 
 
-@pytest.mark.parametrize("name,key", [("Núñez", "nunez"), ("O’Brien", "obrien"),
-                                      ("Zoë", "zoe"), ("de la Cruz", "delacruz"),
-                                      ("BJÖRK-Smith", "bjorksmith")])
+@pytest.mark.parametrize(
+    "name,key",
+    [
+        ("Núñez", "nunez"),
+        ("O’Brien", "obrien"),
+        ("Zoë", "zoe"),
+        ("de la Cruz", "delacruz"),
+        ("BJÖRK-Smith", "bjorksmith"),
+    ],
+)
 def test_search_key_folds_accents_case_and_punctuation(name, key):
     assert v.search_key(name) == key
 
@@ -58,8 +72,11 @@ def test_future_birth_dates_are_refused(days):
         v.check_birth_date(today + timedelta(days=days), today=today)
 
 
-@given(st.text(alphabet=st.characters(whitelist_categories=["Nd", "P", "S"]), min_size=1)
-       .filter(lambda s: s.strip()))
+@given(
+    st.text(alphabet=st.characters(whitelist_categories=["Nd", "P", "S"]), min_size=1).filter(
+        lambda s: s.strip()
+    )
+)
 def test_names_without_letters_are_refused(text):
     with pytest.raises(ValueError):
         v.clean_name(text)

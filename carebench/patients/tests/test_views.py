@@ -41,8 +41,11 @@ def test_register_via_post_redirects_to_chart(mat_client):
 
 
 def test_register_errors_are_on_the_fields_and_nothing_is_written(mat_client):
-    data = REGISTER | {"birth_date": (date.today() + timedelta(days=3)).isoformat(),
-                       "phone_mobile": "555-12", "state": "XX"}
+    data = REGISTER | {
+        "birth_date": (date.today() + timedelta(days=3)).isoformat(),
+        "phone_mobile": "555-12",
+        "state": "XX",
+    }
     response = mat_client.post(reverse("patients:register"), data)
     assert response.status_code == 422
     html = response.content.decode()
@@ -59,9 +62,16 @@ def test_register_errors_are_on_the_fields_and_nothing_is_written(mat_client):
 
 
 def test_register_unparseable_date_and_missing_fields(mat_client):
-    response = mat_client.post(reverse("patients:register"),
-                               {"family_name": "", "given_name": "Al", "birth_date": "31/31/1999",
-                                "sex": "", "preferred_language": "en"})
+    response = mat_client.post(
+        reverse("patients:register"),
+        {
+            "family_name": "",
+            "given_name": "Al",
+            "birth_date": "31/31/1999",
+            "sex": "",
+            "preferred_language": "en",
+        },
+    )
     assert response.status_code == 422
     html = response.content.decode()
     assert "Last name: is required" in html
@@ -74,8 +84,13 @@ def test_chart_shows_banner_with_allergies(mat, mat_client):
     html = mat_client.get(chart_url(patient)).content.decode()
     assert "Okafor, Chidi" in html and "Chi" in html and patient.mrn in html
     assert "Allergies not recorded" in html
-    services.add_allergy(actor=actor_for(mat), patient=patient, substance="Penicillin",
-                         reaction="Hives", severity="severe")
+    services.add_allergy(
+        actor=actor_for(mat),
+        patient=patient,
+        substance="Penicillin",
+        reaction="Hives",
+        severity="severe",
+    )
     html = mat_client.get(chart_url(patient)).content.decode()
     assert 'class="banner-allergies allergies-listed"' in html
     assert "Penicillin" in html and "Allergies not recorded" not in html
@@ -86,8 +101,12 @@ def test_chart_is_audited_and_not_cached(mat, mat_client):
     response = mat_client.get(chart_url(patient))
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
-    assert AuditEvent.objects.filter(action="view", patient_id=patient.pk,
-                                     resource_type="Patient").count() == 1
+    assert (
+        AuditEvent.objects.filter(
+            action="view", patient_id=patient.pk, resource_type="Patient"
+        ).count()
+        == 1
+    )
     for name in ("edit", "voided"):
         response = mat_client.get(reverse(f"patients:{name}", args=[patient.pk]))
         assert response.status_code == 200
@@ -100,8 +119,7 @@ def test_chart_query_count_is_bounded(mat, mat_client, django_assert_max_num_que
     for i in range(5):
         services.add_allergy(actor=actor, patient=patient, substance=f"Drug {i}")
         services.add_medication(actor=actor, patient=patient, medication=f"Med {i} 10 mg tab")
-        services.add_history(actor=actor, patient=patient, kind="medical",
-                             description=f"Thing {i}")
+        services.add_history(actor=actor, patient=patient, kind="medical", description=f"Thing {i}")
     mat_client.get(chart_url(patient))  # warm the session
     with django_assert_max_num_queries(22):
         response = mat_client.get(chart_url(patient))
@@ -111,15 +129,28 @@ def test_chart_query_count_is_bounded(mat, mat_client, django_assert_max_num_que
 
 # --- search ------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def registered(mat_client):
     mat_client.post(reverse("patients:register"), REGISTER)
     return Patient.objects.get()
 
 
-@pytest.mark.parametrize("query", ["nunez, maria", "Núñez, Mar", "maria nunez", "nunez maria",
-                                   "mari nun", "nunez", "03/09/1984", "1984-03-09",
-                                   "512-555-0142", "5125550"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "nunez, maria",
+        "Núñez, Mar",
+        "maria nunez",
+        "nunez maria",
+        "mari nun",
+        "nunez",
+        "03/09/1984",
+        "1984-03-09",
+        "512-555-0142",
+        "5125550",
+    ],
+)
 def test_search_finds_patient(mat_client, registered, query):
     response = mat_client.get(reverse("patients:search"), {"q": query})
     assert response.status_code == 200
@@ -129,8 +160,9 @@ def test_search_finds_patient(mat_client, registered, query):
 
 
 def test_search_by_mrn_and_htmx_partial(mat_client, registered):
-    response = mat_client.get(reverse("patients:search"), {"q": registered.mrn},
-                              headers={"HX-Request": "true"})
+    response = mat_client.get(
+        reverse("patients:search"), {"q": registered.mrn}, headers={"HX-Request": "true"}
+    )
     html = response.content.decode()
     assert chart_url(registered) in html
     assert "<html" not in html  # only the results partial
@@ -158,11 +190,19 @@ def test_search_does_not_find_other_organization(mat_client, other_mat, register
 
 # --- sections ----------------------------------------------------------------------------------
 
+
 def test_add_allergy_plain_post_redirects(mat, mat_client):
     patient = make_patient(mat)
-    response = mat_client.post(reverse("patients:add_allergy", args=[patient.pk]),
-                               {"substance": "Latex", "kind": "allergy", "status": "active",
-                                "severity": "moderate", "reaction": "Rash"})
+    response = mat_client.post(
+        reverse("patients:add_allergy", args=[patient.pk]),
+        {
+            "substance": "Latex",
+            "kind": "allergy",
+            "status": "active",
+            "severity": "moderate",
+            "reaction": "Rash",
+        },
+    )
     assert response.status_code == 302
     assert Allergy.objects.filter(patient=patient, substance="Latex").exists()
 
@@ -170,15 +210,18 @@ def test_add_allergy_plain_post_redirects(mat, mat_client):
 def test_no_known_allergies_then_allergy_htmx(mat, mat_client):
     patient = make_patient(mat)
     htmx = {"HX-Request": "true"}
-    response = mat_client.post(reverse("patients:no_known_allergies", args=[patient.pk]),
-                               headers=htmx)
+    response = mat_client.post(
+        reverse("patients:no_known_allergies", args=[patient.pk]), headers=htmx
+    )
     html = response.content.decode()
     assert response.status_code == 200
     assert 'id="section-allergies"' in html and 'hx-swap-oob="true"' in html
     assert "No known allergies" in html
-    response = mat_client.post(reverse("patients:add_allergy", args=[patient.pk]),
-                               {"substance": "Sulfa", "kind": "allergy", "status": "active"},
-                               headers=htmx)
+    response = mat_client.post(
+        reverse("patients:add_allergy", args=[patient.pk]),
+        {"substance": "Sulfa", "kind": "allergy", "status": "active"},
+        headers=htmx,
+    )
     html = response.content.decode()
     assert "allergies-listed" in html and "Sulfa" in html
     assert "allergies-none_known" not in html
@@ -196,9 +239,11 @@ def test_no_known_allergies_refused_when_allergy_on_file(mat, mat_client):
 def test_add_allergy_errors_shown_with_422(mat, mat_client):
     patient = make_patient(mat)
     future = (date.today() + timedelta(days=5)).isoformat()
-    response = mat_client.post(reverse("patients:add_allergy", args=[patient.pk]),
-                               {"substance": "Eggs", "kind": "allergy", "status": "active",
-                                "onset_date": future}, headers={"HX-Request": "true"})
+    response = mat_client.post(
+        reverse("patients:add_allergy", args=[patient.pk]),
+        {"substance": "Eggs", "kind": "allergy", "status": "active", "onset_date": future},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 422
     html = response.content.decode()
     assert 'id="allergies_onset_date_error"' in html and "cannot be in the future" in html
@@ -217,36 +262,49 @@ def test_problem_needs_billable_code(mat, mat_client, icd10):
 
 
 def test_icd10_typeahead_lists_billable_codes_only(mat_client, icd10):
-    html = mat_client.get(reverse("patients:icd10_search"),
-                          {"problems-icd10_code": "diabetes"}).content.decode()
+    html = mat_client.get(
+        reverse("patients:icd10_search"), {"problems-icd10_code": "diabetes"}
+    ).content.decode()
     assert "E11.9" in html and 'data-code="E11"' not in html
 
 
 def test_medications_add_and_reconcile(mat, mat_client):
     patient = make_patient(mat)
-    response = mat_client.post(reverse("patients:add_medication", args=[patient.pk]),
-                               {"medication": "Lisinopril 10 mg tablet", "status": "active",
-                                "frequency": "daily"})
+    response = mat_client.post(
+        reverse("patients:add_medication", args=[patient.pk]),
+        {"medication": "Lisinopril 10 mg tablet", "status": "active", "frequency": "daily"},
+    )
     assert response.status_code == 302
-    response = mat_client.post(reverse("patients:reconcile_medications", args=[patient.pk]),
-                               headers={"HX-Request": "true"})
+    response = mat_client.post(
+        reverse("patients:reconcile_medications", args=[patient.pk]), headers={"HX-Request": "true"}
+    )
     assert "reconciled" in response.content.decode()
     assert MedicationStatement.objects.get().reconciled_by == mat
 
 
 def test_history_and_coverage(mat, mat_client):
     patient = make_patient(mat)
-    response = mat_client.post(reverse("patients:add_history", args=[patient.pk]),
-                               {"kind": "tobacco", "tobacco_status": "266919005"})
+    response = mat_client.post(
+        reverse("patients:add_history", args=[patient.pk]),
+        {"kind": "tobacco", "tobacco_status": "266919005"},
+    )
     assert response.status_code == 302
-    response = mat_client.post(reverse("patients:add_history", args=[patient.pk]),
-                               {"kind": "family", "description": "Diabetes"})
+    response = mat_client.post(
+        reverse("patients:add_history", args=[patient.pk]),
+        {"kind": "family", "description": "Diabetes"},
+    )
     assert response.status_code == 422
     assert "Relative (family history): is required" in response.content.decode()
     assert HistoryEntry.objects.count() == 1
-    response = mat_client.post(reverse("patients:add_coverage", args=[patient.pk]),
-                               {"payer_name": "Blue Shield", "member_id": "XY-123",
-                                "priority": "1", "relationship": "self"})
+    response = mat_client.post(
+        reverse("patients:add_coverage", args=[patient.pk]),
+        {
+            "payer_name": "Blue Shield",
+            "member_id": "XY-123",
+            "priority": "1",
+            "relationship": "self",
+        },
+    )
     assert response.status_code == 302
     html = mat_client.get(chart_url(patient)).content.decode()
     assert "Blue Shield" in html and "XY-123" in html and "Never smoker" in html
@@ -256,9 +314,15 @@ def test_refused_coverage_keeps_no_new_payer(mat, mat_client):
     from carebench.patients.models import Payer
 
     patient = make_patient(mat)
-    response = mat_client.post(reverse("patients:add_coverage", args=[patient.pk]),
-                               {"payer_name": "New Payer", "member_id": "bad id!",
-                                "priority": "1", "relationship": "self"})
+    response = mat_client.post(
+        reverse("patients:add_coverage", args=[patient.pk]),
+        {
+            "payer_name": "New Payer",
+            "member_id": "bad id!",
+            "priority": "1",
+            "relationship": "self",
+        },
+    )
     assert response.status_code == 422
     assert "Member ID: may hold letters" in response.content.decode()
     assert not Payer.objects.exists()
@@ -270,8 +334,12 @@ def test_correct_and_void_entry(mat, mat_client):
     url = reverse("patients:correct_entry", args=[patient.pk, "allergies", allergy.pk])
     assert mat_client.get(url).status_code == 200
     prefix = f"c{allergy.pk}-"
-    data = {prefix + "substance": "Penicillin", prefix + "kind": "allergy",
-            prefix + "status": "active", prefix + "reason": "spelling"}
+    data = {
+        prefix + "substance": "Penicillin",
+        prefix + "kind": "allergy",
+        prefix + "status": "active",
+        prefix + "reason": "spelling",
+    }
     response = mat_client.post(url, data)
     assert response.status_code == 302
     allergy.refresh_from_db()
@@ -282,8 +350,9 @@ def test_correct_and_void_entry(mat, mat_client):
     response = mat_client.post(void_url, {f"v{new.pk}-reason": ""})
     assert response.status_code == 422
     assert "Reason: is required" in response.content.decode()
-    response = mat_client.post(void_url, {f"v{new.pk}-reason": "wrong patient"},
-                               headers={"HX-Request": "true"})
+    response = mat_client.post(
+        void_url, {f"v{new.pk}-reason": "wrong patient"}, headers={"HX-Request": "true"}
+    )
     assert response.status_code == 200
     new.refresh_from_db()
     assert new.void_reason == "wrong patient"
@@ -296,9 +365,15 @@ def test_correct_with_no_change_is_refused(mat, mat_client):
     med = services.add_medication(actor=actor_for(mat), patient=patient, medication="Aspirin")
     url = reverse("patients:correct_entry", args=[patient.pk, "medications", med.pk])
     prefix = f"c{med.pk}-"
-    response = mat_client.post(url, {prefix + "medication": "Aspirin", prefix + "status": "active",
-                                     prefix + "reason": "checking"},
-                               headers={"HX-Request": "true"})
+    response = mat_client.post(
+        url,
+        {
+            prefix + "medication": "Aspirin",
+            prefix + "status": "active",
+            prefix + "reason": "checking",
+        },
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 422
     assert response["HX-Retarget"] == f"#edit-medications-{med.pk}"
     assert "Nothing was changed" in response.content.decode()
@@ -318,6 +393,7 @@ def test_edit_demographics(mat, mat_client):
 
 
 # --- organization scoping and permissions ------------------------------------------------------
+
 
 def _post_routes(patient, entry):
     pk = patient.pk
@@ -352,8 +428,10 @@ def test_biller_cannot_add_allergy(biller, mat):
     patient = make_patient(mat)
     client = signed_in(biller)
     assert client.get(chart_url(patient)).status_code == 200
-    response = client.post(reverse("patients:add_allergy", args=[patient.pk]),
-                           {"substance": "Latex", "kind": "allergy", "status": "active"})
+    response = client.post(
+        reverse("patients:add_allergy", args=[patient.pk]),
+        {"substance": "Latex", "kind": "allergy", "status": "active"},
+    )
     assert response.status_code == 403
     assert not Allergy.objects.exists()
     assert AuditEvent.objects.filter(action="access_denied", username=biller.username).exists()

@@ -34,8 +34,15 @@ def test_weekday_template_opens_weekdays_only():
 
 
 def test_holiday_blocks_the_whole_day():
-    holiday = Rule("FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25", time(0), time(0), date(2026, 1, 1),
-                   None, TZ, blocked=True)
+    holiday = Rule(
+        "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25",
+        time(0),
+        time(0),
+        date(2026, 1, 1),
+        None,
+        TZ,
+        blocked=True,
+    )
     working = working_intervals([WEEKDAYS, holiday], date(2026, 12, 24), date(2026, 12, 25))
     assert working == [(at(24, 8), at(24, 17))]
 

@@ -31,16 +31,25 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(settings.PROJECT_DIR) / "test-artifacts"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 if not CHROMIUM.exists():
     if os.environ.get("CI"):
-        pytest.fail("CI is set but /usr/bin/chromium is missing: apt-get install -y chromium",
-                    pytrace=False)
+        pytest.fail(
+            "CI is set but /usr/bin/chromium is missing: apt-get install -y chromium", pytrace=False
+        )
     pytestmark = pytest.mark.skip(
         reason="/usr/bin/chromium is not installed (apt-get install -y chromium); "
-               "set CI=1 to make this a failure")
+        "set CI=1 to make this a failure"
+    )
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -54,8 +63,10 @@ def page():
         page = context.new_page()
         page.set_default_timeout(10_000)
         errors: list[str] = []
-        page.on("console", lambda msg: errors.append(f"{page.url}: {msg.text}")
-                if msg.type == "error" else None)
+        page.on(
+            "console",
+            lambda msg: errors.append(f"{page.url}: {msg.text}") if msg.type == "error" else None,
+        )
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         yield page
         context.close()
@@ -88,26 +99,54 @@ def test_check_in_room_vitals_alert_and_provider_takes_patient(live_server, page
     base = live_server.url
     org = OrganizationFactory(name="Riverside Family Clinic")
     FacilityFactory(organization=org, name="Riverside Main")
-    desk = UserFactory(organization=org, username="mfrank", first_name="Mia", last_name="Frank",
-                       roles=["frontdesk"], password=TEST_PASSWORD)
-    UserFactory(organization=org, username="jrivera", first_name="Jo", last_name="Rivera",
-                roles=["mat"], password=TEST_PASSWORD)
-    doctor = UserFactory(organization=org, username="gokafor", first_name="Grace",
-                         last_name="Okafor", roles=["provider"], password=TEST_PASSWORD)
+    desk = UserFactory(
+        organization=org,
+        username="mfrank",
+        first_name="Mia",
+        last_name="Frank",
+        roles=["frontdesk"],
+        password=TEST_PASSWORD,
+    )
+    UserFactory(
+        organization=org,
+        username="jrivera",
+        first_name="Jo",
+        last_name="Rivera",
+        roles=["mat"],
+        password=TEST_PASSWORD,
+    )
+    doctor = UserFactory(
+        organization=org,
+        username="gokafor",
+        first_name="Grace",
+        last_name="Okafor",
+        roles=["provider"],
+        password=TEST_PASSWORD,
+    )
     setup = make_schedule(desk)
     Provider.objects.filter(pk=setup.provider.pk).update(user=doctor)
-    sched.create_resource(actor=setup.actor, facility=setup.facility, name="Exam 2",
-                          room_type="exam", sort_order=2)
+    sched.create_resource(
+        actor=setup.actor, facility=setup.facility, name="Exam 2", room_type="exam", sort_order=2
+    )
     patient = make_patient(desk, family_name="Haddad", given_name="Samir")
     other = make_patient(desk, family_name="Lindgren", given_name="Elsa")
     rows = []
     for number, who in enumerate((patient, other)):
-        appt = sched.book_appointment(actor=setup.actor, request=sched.BookingRequest(
-            patient=who, provider=setup.provider, appointment_type=setup.visit,
-            start=next_weekday_at(9 + number), facility=setup.facility, reason="cough"))
+        appt = sched.book_appointment(
+            actor=setup.actor,
+            request=sched.BookingRequest(
+                patient=who,
+                provider=setup.provider,
+                appointment_type=setup.visit,
+                start=next_weekday_at(9 + number),
+                facility=setup.facility,
+                reason="cough",
+            ),
+        )
         start = clock.now() - timedelta(minutes=10 - 5 * number)
-        Appointment.objects.filter(pk=appt.pk).update(start=start,
-                                                      end=start + timedelta(minutes=30))
+        Appointment.objects.filter(pk=appt.pk).update(
+            start=start, end=start + timedelta(minutes=30)
+        )
         rows.append(appt)
     appt = rows[0]
     row = page.locator(f"#row-{appt.pk}")
@@ -129,7 +168,9 @@ def test_check_in_room_vitals_alert_and_provider_takes_patient(live_server, page
     page.get_by_label("Reason for visit").fill("blood pressure follow-up")
     shot(page, "flow-00-book")
     page.get_by_role("button", name="Book appointment").click()
-    expect(page.locator(".message-success")).to_contain_text("Booked Mbeki, Thabo with Grace Okafor, MD on Mon")
+    expect(page.locator(".message-success")).to_contain_text(
+        "Booked Mbeki, Thabo with Grace Okafor, MD on Mon"
+    )
     page.get_by_role("link", name="Day view").click()
     expect(page.locator(".appt-block")).to_contain_text("Mbeki, Thabo")
     shot(page, "flow-00-day")

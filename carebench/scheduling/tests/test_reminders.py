@@ -19,9 +19,16 @@ def booked(frontdesk, settings):
 
     def book(**patient_fields):
         patient = make_patient(frontdesk, **patient_fields)
-        appt = sched.book_appointment(actor=setup.actor, request=sched.BookingRequest(
-            patient=patient, provider=setup.provider, appointment_type=setup.visit,
-            start=next_weekday_at(9 + Appointment.objects.count()), facility=setup.facility))
+        appt = sched.book_appointment(
+            actor=setup.actor,
+            request=sched.BookingRequest(
+                patient=patient,
+                provider=setup.provider,
+                appointment_type=setup.visit,
+                start=next_weekday_at(9 + Appointment.objects.count()),
+                facility=setup.facility,
+            ),
+        )
         # booked well ahead of the reminder windows
         Appointment.objects.filter(pk=appt.pk).update(created_at=appt.start - timedelta(days=10))
         return appt
@@ -59,8 +66,9 @@ def test_opted_out_patient_is_skipped_and_recorded(booked):
 
 def test_cancelled_visits_get_no_reminder(booked):
     appt = booked(phone_mobile="512-555-0113")
-    sched.cancel_appointment(actor=sched.Actor.system(appt.organization), appointment=appt,
-                             reason="rescheduled by phone")
+    sched.cancel_appointment(
+        actor=sched.Actor.system(appt.organization), appointment=appt, reason="rescheduled by phone"
+    )
     assert sched.send_due_reminders(now=appt.start - timedelta(hours=47))["sent"] == 0
 
 
@@ -74,8 +82,10 @@ def test_visit_booked_inside_lead_time_gets_no_early_reminder(booked):
 @pytest.mark.django_db(transaction=True)
 def test_worker_once_runs_queued_reminders(booked):
     appt = booked(phone_mobile="512-555-0115")
-    Appointment.objects.filter(pk=appt.pk).update(start=clock.now() + timedelta(hours=1),
-                                                  end=clock.now() + timedelta(hours=1, minutes=30),
-                                                  created_at=clock.now() - timedelta(days=5))
+    Appointment.objects.filter(pk=appt.pk).update(
+        start=clock.now() + timedelta(hours=1),
+        end=clock.now() + timedelta(hours=1, minutes=30),
+        created_at=clock.now() - timedelta(days=5),
+    )
     call_command("carebench_worker", "--once")
     assert Reminder.objects.filter(appointment=appt, outcome="sent").exists()

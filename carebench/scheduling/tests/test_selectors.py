@@ -18,26 +18,41 @@ def setup(frontdesk):
 
 
 def _book(setup, patient, start):
-    return sched.book_appointment(actor=setup.actor, request=sched.BookingRequest(
-        patient=patient, provider=setup.provider, appointment_type=setup.visit, start=start,
-        facility=setup.facility))
+    return sched.book_appointment(
+        actor=setup.actor,
+        request=sched.BookingRequest(
+            patient=patient,
+            provider=setup.provider,
+            appointment_type=setup.visit,
+            start=start,
+            facility=setup.facility,
+        ),
+    )
 
 
-def test_day_view_groups_by_provider_in_one_query_per_list(setup, frontdesk,
-                                                           django_assert_max_num_queries):
+def test_day_view_groups_by_provider_in_one_query_per_list(
+    setup, frontdesk, django_assert_max_num_queries
+):
     for hour in (9, 10, 11):
         _book(setup, make_patient(frontdesk), next_weekday_at(hour))
     with django_assert_max_num_queries(2):
-        columns = selectors.day_view(frontdesk.organization, setup.facility,
-                                     next_weekday_at(9).date())
+        columns = selectors.day_view(
+            frontdesk.organization, setup.facility, next_weekday_at(9).date()
+        )
         assert [len(c.appointments) for c in columns] == [3]
 
 
 def test_next_open_slots_skip_booked_time(setup, frontdesk):
     day = next_weekday_at(8)
     _book(setup, make_patient(frontdesk), day)
-    found = selectors.next_open_slots(frontdesk.organization, setup.visit, date_from=day.date(),
-                                      date_to=day.date(), facility=setup.facility, limit=3)
+    found = selectors.next_open_slots(
+        frontdesk.organization,
+        setup.visit,
+        date_from=day.date(),
+        date_to=day.date(),
+        facility=setup.facility,
+        limit=3,
+    )
     assert found[0].start == day + timedelta(minutes=30)
     assert all(s.provider == setup.provider for s in found)
 
@@ -45,9 +60,13 @@ def test_next_open_slots_skip_booked_time(setup, frontdesk):
 def test_next_open_slots_are_few_queries(setup, frontdesk, django_assert_max_num_queries):
     day = next_weekday_at(8)
     with django_assert_max_num_queries(3):
-        selectors.next_open_slots(frontdesk.organization, setup.visit, date_from=day.date(),
-                                  date_to=day.date() + timedelta(days=30),
-                                  facility=setup.facility)
+        selectors.next_open_slots(
+            frontdesk.organization,
+            setup.visit,
+            date_from=day.date(),
+            date_to=day.date() + timedelta(days=30),
+            facility=setup.facility,
+        )
 
 
 def test_flow_board_shows_steps_wait_and_alerts(setup, frontdesk, mat):
@@ -55,8 +74,12 @@ def test_flow_board_shows_steps_wait_and_alerts(setup, frontdesk, mat):
     appt = _book(setup, make_patient(frontdesk), start)
     sched.advance_flow(actor=setup.actor, appointment=appt, to=Status.ARRIVED)
     sched.advance_flow(actor=setup.actor, appointment=appt, to=Status.ROOMED, room=setup.room)
-    enc.record_vitals(actor=actor_for(mat), patient=appt.patient, encounter=appt.encounter,
-                      entry=VitalsEntry(systolic=190, diastolic=125))
+    enc.record_vitals(
+        actor=actor_for(mat),
+        patient=appt.patient,
+        encounter=appt.encounter,
+        entry=VitalsEntry(systolic=190, diastolic=125),
+    )
     rows = selectors.flow_board(frontdesk.organization, setup.facility, start.date())
     assert len(rows) == 1
     row = rows[0]

@@ -28,15 +28,26 @@ def setup(frontdesk):
 
 
 def book(setup, patient, start, provider=None):
-    return sched.book_appointment(actor=setup.actor, request=sched.BookingRequest(
-        patient=patient, provider=provider or setup.provider, appointment_type=setup.visit,
-        start=start, facility=setup.facility))
+    return sched.book_appointment(
+        actor=setup.actor,
+        request=sched.BookingRequest(
+            patient=patient,
+            provider=provider or setup.provider,
+            appointment_type=setup.visit,
+            start=start,
+            facility=setup.facility,
+        ),
+    )
 
 
 def book_today(setup, patient, *, minutes_ago=5, provider=None):
     """A visit booked for next week, then moved to now (the services refuse the past)."""
-    appt = book(setup, patient, next_weekday_at(9, weeks_ahead=4) + timedelta(
-        minutes=30 * Appointment.objects.count()), provider=provider)
+    appt = book(
+        setup,
+        patient,
+        next_weekday_at(9, weeks_ahead=4) + timedelta(minutes=30 * Appointment.objects.count()),
+        provider=provider,
+    )
     start = clock.now() - timedelta(minutes=minutes_ago)
     Appointment.objects.filter(pk=appt.pk).update(start=start, end=start + timedelta(minutes=30))
     appt.refresh_from_db()
@@ -44,6 +55,7 @@ def book_today(setup, patient, *, minutes_ago=5, provider=None):
 
 
 # --- day and week ------------------------------------------------------------------------------
+
 
 def test_day_view_shows_blocks_with_patient_and_status(setup, frontdesk):
     patient = make_patient(frontdesk, family_name="Okonkwo", given_name="Ada")
@@ -60,8 +72,13 @@ def test_day_view_shows_blocks_with_patient_and_status(setup, frontdesk):
 
 
 def test_day_view_filters_by_provider(setup, frontdesk):
-    other = sched.create_provider(actor=setup.actor, family_name="Lindqvist", given_name="Eva",
-                                  npi="1245319599", facilities=[setup.facility])
+    other = sched.create_provider(
+        actor=setup.actor,
+        family_name="Lindqvist",
+        given_name="Eva",
+        npi="1245319599",
+        facilities=[setup.facility],
+    )
     client = signed_in(frontdesk)
     html = client.get(reverse("scheduling:day")).content.decode()
     assert "Grace Okafor" in html and "Eva Lindqvist" in html
@@ -69,23 +86,31 @@ def test_day_view_filters_by_provider(setup, frontdesk):
     assert f'id="col-{other.pk}"' in html and f'id="col-{setup.provider.pk}"' not in html
 
 
-def test_day_view_query_count_with_three_providers(setup, frontdesk,
-                                                   django_assert_max_num_queries):
+def test_day_view_query_count_with_three_providers(setup, frontdesk, django_assert_max_num_queries):
     providers = [setup.provider]
     for npi in ("1245319599", "1679576722"):
-        providers.append(sched.create_provider(actor=setup.actor, family_name=f"Doc{npi[-2:]}",
-                                               given_name="A", npi=npi,
-                                               facilities=[setup.facility]))
-        sched.add_availability_rule(actor=setup.actor, provider=providers[-1],
-                                    facility=setup.facility, rrule="FREQ=WEEKLY;BYDAY=MO",
-                                    start_time=next_weekday_at(8).time(),
-                                    end_time=next_weekday_at(17).time(),
-                                    starts_on=next_weekday_at(8).date())
+        providers.append(
+            sched.create_provider(
+                actor=setup.actor,
+                family_name=f"Doc{npi[-2:]}",
+                given_name="A",
+                npi=npi,
+                facilities=[setup.facility],
+            )
+        )
+        sched.add_availability_rule(
+            actor=setup.actor,
+            provider=providers[-1],
+            facility=setup.facility,
+            rrule="FREQ=WEEKLY;BYDAY=MO",
+            start_time=next_weekday_at(8).time(),
+            end_time=next_weekday_at(17).time(),
+            starts_on=next_weekday_at(8).date(),
+        )
     day = next_weekday_at(8)
     for provider in providers:
         for i in range(10):
-            book(setup, make_patient(frontdesk), day + timedelta(minutes=30 * i),
-                 provider=provider)
+            book(setup, make_patient(frontdesk), day + timedelta(minutes=30 * i), provider=provider)
     client = signed_in(frontdesk)
     client.get(reverse("scheduling:day"))  # warm the session
     # 8 for session, user and permissions; 4 for the page (facilities, providers, the
@@ -98,25 +123,38 @@ def test_day_view_query_count_with_three_providers(setup, frontdesk,
 def test_week_view_for_provider(setup, frontdesk, django_assert_max_num_queries):
     start = next_weekday_at(10)
     for i in range(5):
-        book(setup, make_patient(frontdesk, family_name=f"Weekly{chr(97 + i)}"),
-             start + timedelta(days=i % 5, minutes=30 * i))
+        book(
+            setup,
+            make_patient(frontdesk, family_name=f"Weekly{chr(97 + i)}"),
+            start + timedelta(days=i % 5, minutes=30 * i),
+        )
     client = signed_in(frontdesk)
     client.get(reverse("scheduling:week"))
     with django_assert_max_num_queries(19):  # as the day view: none per visit
-        response = client.get(reverse("scheduling:week"),
-                              {"provider": setup.provider.pk, "date": start.date().isoformat()})
+        response = client.get(
+            reverse("scheduling:week"),
+            {"provider": setup.provider.pk, "date": start.date().isoformat()},
+        )
     html = response.content.decode()
     assert response.status_code == 200 and html.count('class="appt-block') == 5
 
 
 # --- booking -----------------------------------------------------------------------------------
 
+
 def _book_data(setup, patient, **extra):
     start = next_weekday_at(9)
-    data = {"patient": patient.pk, "appointment_type": setup.visit.pk,
-            "facility": setup.facility.pk, "provider": "", "date": start.date().isoformat(),
-            "slot": f"{setup.provider.pk}|{start.isoformat()}", "reason": "cough",
-            "every_weeks": 1, "count": 4}
+    data = {
+        "patient": patient.pk,
+        "appointment_type": setup.visit.pk,
+        "facility": setup.facility.pk,
+        "provider": "",
+        "date": start.date().isoformat(),
+        "slot": f"{setup.provider.pk}|{start.isoformat()}",
+        "reason": "cough",
+        "every_weeks": 1,
+        "count": 4,
+    }
     data.update(extra)
     return data
 
@@ -126,14 +164,21 @@ def test_book_page_finds_slots_and_books(setup, frontdesk):
     client = signed_in(frontdesk)
     assert client.get(reverse("scheduling:book")).status_code == 200
     day = next_weekday_at(8)
-    response = client.get(reverse("scheduling:slots"),
-                          {"appointment_type": setup.visit.pk, "facility": setup.facility.pk,
-                           "date": day.date().isoformat()}, headers=HTMX)
+    response = client.get(
+        reverse("scheduling:slots"),
+        {
+            "appointment_type": setup.visit.pk,
+            "facility": setup.facility.pk,
+            "date": day.date().isoformat(),
+        },
+        headers=HTMX,
+    )
     html = response.content.decode()
     assert 'name="slot"' in html and "<html" not in html
     assert f'value="{setup.provider.pk}|{day.isoformat()}"' in html
-    options = client.get(reverse("scheduling:patient_options"), {"patient_q": "mbeki"},
-                         headers=HTMX).content.decode()
+    options = client.get(
+        reverse("scheduling:patient_options"), {"patient_q": "mbeki"}, headers=HTMX
+    ).content.decode()
     assert f'value="{patient.pk}"' in options
     response = client.post(reverse("scheduling:book"), _book_data(setup, patient))
     appt = Appointment.objects.get(patient=patient)
@@ -145,10 +190,16 @@ def test_book_page_finds_slots_and_books(setup, frontdesk):
 def test_book_without_js_finds_slots_with_get(setup, frontdesk):
     patient = make_patient(frontdesk)
     client = signed_in(frontdesk)
-    response = client.get(reverse("scheduling:book"), {
-        "patient": patient.pk, "appointment_type": setup.visit.pk,
-        "facility": setup.facility.pk, "date": next_weekday_at(8).date().isoformat(),
-        "find": "1"})
+    response = client.get(
+        reverse("scheduling:book"),
+        {
+            "patient": patient.pk,
+            "appointment_type": setup.visit.pk,
+            "facility": setup.facility.pk,
+            "date": next_weekday_at(8).date().isoformat(),
+            "find": "1",
+        },
+    )
     html = response.content.decode()
     assert response.status_code == 200 and 'name="slot"' in html
     assert f'value="{patient.pk}" checked' in html
@@ -169,8 +220,10 @@ def test_booking_refused_value_is_422_on_field(setup, frontdesk):
     patient = make_patient(frontdesk)
     saturday = next_weekday_at(9) + timedelta(days=5)
     client = signed_in(frontdesk)
-    response = client.post(reverse("scheduling:book"), _book_data(
-        setup, patient, slot=f"{setup.provider.pk}|{saturday.isoformat()}"))
+    response = client.post(
+        reverse("scheduling:book"),
+        _book_data(setup, patient, slot=f"{setup.provider.pk}|{saturday.isoformat()}"),
+    )
     assert response.status_code == 422
     assert "is not available then" in response.content.decode()
     response = client.post(reverse("scheduling:book"), _book_data(setup, patient, slot=""))
@@ -182,15 +235,22 @@ def test_booking_refused_value_is_422_on_field(setup, frontdesk):
 def test_override_availability_only_for_managers(setup, frontdesk, manager):
     patient = make_patient(frontdesk)
     saturday = next_weekday_at(9) + timedelta(days=5)
-    data = _book_data(setup, patient, slot="", provider=setup.provider.pk,
-                      date=saturday.date().isoformat(), start_time="09:00",
-                      override_availability="on")
+    data = _book_data(
+        setup,
+        patient,
+        slot="",
+        provider=setup.provider.pk,
+        date=saturday.date().isoformat(),
+        start_time="09:00",
+        override_availability="on",
+    )
     client = signed_in(frontdesk)
     assert "override_availability" not in client.get(reverse("scheduling:book")).content.decode()
     assert client.post(reverse("scheduling:book"), data).status_code == 422
     manager_client = signed_in(manager)
-    assert "override_availability" in manager_client.get(
-        reverse("scheduling:book")).content.decode()
+    assert (
+        "override_availability" in manager_client.get(reverse("scheduling:book")).content.decode()
+    )
     assert manager_client.post(reverse("scheduling:book"), data).status_code == 302
     assert Appointment.objects.get(patient=patient).start == saturday
 
@@ -198,13 +258,16 @@ def test_override_availability_only_for_managers(setup, frontdesk, manager):
 def test_recurring_booking_books_series(setup, frontdesk):
     patient = make_patient(frontdesk)
     client = signed_in(frontdesk)
-    response = client.post(reverse("scheduling:book"), _book_data(
-        setup, patient, repeat="on", every_weeks=2, count=3))
+    response = client.post(
+        reverse("scheduling:book"), _book_data(setup, patient, repeat="on", every_weeks=2, count=3)
+    )
     assert response.status_code == 302
-    starts = list(Appointment.objects.filter(patient=patient).order_by("start")
-                  .values_list("start", flat=True))
-    assert [s - starts[0] for s in starts] == [timedelta(0), timedelta(weeks=2),
-                                               timedelta(weeks=4)]
+    starts = list(
+        Appointment.objects.filter(patient=patient)
+        .order_by("start")
+        .values_list("start", flat=True)
+    )
+    assert [s - starts[0] for s in starts] == [timedelta(0), timedelta(weeks=2), timedelta(weeks=4)]
 
 
 def test_biller_cannot_book(setup, biller, frontdesk):
@@ -218,26 +281,30 @@ def test_biller_cannot_book(setup, biller, frontdesk):
 
 # --- one appointment ---------------------------------------------------------------------------
 
+
 def test_appointment_page_reschedule_cancel(setup, frontdesk):
     appt = book(setup, make_patient(frontdesk), next_weekday_at(9))
     client = signed_in(frontdesk)
     url = reverse("scheduling:appointment", args=[appt.pk])
     html = client.get(url).content.decode()
     assert "Reschedule" in html and "Scheduled" in html
-    html = client.get(url, {"find": "1", "date": next_weekday_at(9).date().isoformat()},
-                      headers=HTMX).content.decode()
+    html = client.get(
+        url, {"find": "1", "date": next_weekday_at(9).date().isoformat()}, headers=HTMX
+    ).content.decode()
     assert 'name="slot"' in html and "<html" not in html
     new = next_weekday_at(11)
-    response = client.post(reverse("scheduling:reschedule", args=[appt.pk]),
-                           {"date": new.date().isoformat(),
-                            "slot": f"{setup.provider.pk}|{new.isoformat()}"})
+    response = client.post(
+        reverse("scheduling:reschedule", args=[appt.pk]),
+        {"date": new.date().isoformat(), "slot": f"{setup.provider.pk}|{new.isoformat()}"},
+    )
     assert response.status_code == 302
     appt.refresh_from_db()
     assert appt.start == new
     response = client.post(reverse("scheduling:cancel", args=[appt.pk]), {"cancel_reason": ""})
     assert response.status_code == 422
-    response = client.post(reverse("scheduling:cancel", args=[appt.pk]),
-                           {"cancel_reason": "patient is travelling"})
+    response = client.post(
+        reverse("scheduling:cancel", args=[appt.pk]), {"cancel_reason": "patient is travelling"}
+    )
     assert response.status_code == 302
     appt.refresh_from_db()
     assert appt.status == Status.CANCELLED
@@ -251,7 +318,8 @@ def test_reschedule_into_taken_slot_is_409(setup, frontdesk):
     appt = book(setup, make_patient(frontdesk), next_weekday_at(9))
     response = signed_in(frontdesk).post(
         reverse("scheduling:reschedule", args=[appt.pk]),
-        {"date": taken.date().isoformat(), "slot": f"{setup.provider.pk}|{taken.isoformat()}"})
+        {"date": taken.date().isoformat(), "slot": f"{setup.provider.pk}|{taken.isoformat()}"},
+    )
     assert response.status_code == 409
     assert "This time was just taken" in response.content.decode()
 
@@ -269,15 +337,18 @@ def test_no_show_and_step_history(setup, frontdesk):
 
 # --- the flow board ----------------------------------------------------------------------------
 
+
 def test_board_flow_check_in_room_ready_with_provider(setup, frontdesk, mat):
     appt = book_today(setup, make_patient(frontdesk, family_name="Haddad"))
     client = signed_in(frontdesk)
     html = client.get(reverse("scheduling:board")).content.decode()
     assert "Haddad" in html and 'hx-trigger="every 15s"' in html and "Check in" in html
     assert AuditEvent.objects.filter(resource_type="FlowBoard").exists()
-    response = client.post(reverse("scheduling:advance", args=[appt.pk]),
-                           {"to": "arrived", "copay_amount": "25.00",
-                            "copay_collected": "on"}, headers=HTMX)
+    response = client.post(
+        reverse("scheduling:advance", args=[appt.pk]),
+        {"to": "arrived", "copay_amount": "25.00", "copay_collected": "on"},
+        headers=HTMX,
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="board"' in html and "<html" not in html and "arrived" in html
@@ -285,20 +356,26 @@ def test_board_flow_check_in_room_ready_with_provider(setup, frontdesk, mat):
     assert appt.status == Status.ARRIVED and appt.copay_collected
     assert str(appt.copay_amount) == "25.00" and hasattr(appt, "encounter")
     mat_client = signed_in(mat)
-    response = mat_client.post(reverse("scheduling:advance", args=[appt.pk]),
-                               {"to": "roomed", "room": setup.room.pk}, headers=HTMX)
+    response = mat_client.post(
+        reverse("scheduling:advance", args=[appt.pk]),
+        {"to": "roomed", "room": setup.room.pk},
+        headers=HTMX,
+    )
     assert response.status_code == 200
     setup.room.refresh_from_db()
     assert setup.room.status == Resource.RoomStatus.OCCUPIED
     for step in ("ready", "with_provider", "checkout"):
-        assert mat_client.post(reverse("scheduling:advance", args=[appt.pk]),
-                               {"to": step}).status_code == 302
+        assert (
+            mat_client.post(reverse("scheduling:advance", args=[appt.pk]), {"to": step}).status_code
+            == 302
+        )
     setup.room.refresh_from_db()
     assert setup.room.status == Resource.RoomStatus.NEEDS_TURNOVER
     html = mat_client.get(reverse("scheduling:board")).content.decode()
     assert "Turnover done" in html
-    response = mat_client.post(reverse("scheduling:room_status", args=[setup.room.pk]),
-                               {"status": "ready"}, headers=HTMX)
+    response = mat_client.post(
+        reverse("scheduling:room_status", args=[setup.room.pk]), {"status": "ready"}, headers=HTMX
+    )
     assert response.status_code == 200
     setup.room.refresh_from_db()
     assert setup.room.status == Resource.RoomStatus.READY
@@ -307,8 +384,9 @@ def test_board_flow_check_in_room_ready_with_provider(setup, frontdesk, mat):
 def test_board_refuses_wrong_step_with_422(setup, frontdesk):
     appt = book_today(setup, make_patient(frontdesk))
     client = signed_in(frontdesk)
-    response = client.post(reverse("scheduling:advance", args=[appt.pk]), {"to": "roomed"},
-                           headers=HTMX)
+    response = client.post(
+        reverse("scheduling:advance", args=[appt.pk]), {"to": "roomed"}, headers=HTMX
+    )
     assert response.status_code == 422
     assert "the next step is" in response.content.decode()
     appt.refresh_from_db()
@@ -320,10 +398,15 @@ def test_board_shows_wait_overdue_and_severe_bp_alert(setup, frontdesk, mat):
     sched.advance_flow(actor=setup.actor, appointment=appt, to=Status.ARRIVED)
     sched.advance_flow(actor=setup.actor, appointment=appt, to=Status.ROOMED, room=setup.room)
     Appointment.objects.filter(pk=appt.pk).update(
-        status_changed_at=clock.now() - timedelta(minutes=25))
+        status_changed_at=clock.now() - timedelta(minutes=25)
+    )
     appt.refresh_from_db()
-    enc.record_vitals(actor=actor_for(mat), patient=appt.patient, encounter=appt.encounter,
-                      entry=VitalsEntry(systolic=192, diastolic=124))
+    enc.record_vitals(
+        actor=actor_for(mat),
+        patient=appt.patient,
+        encounter=appt.encounter,
+        entry=VitalsEntry(systolic=192, diastolic=124),
+    )
     html = signed_in(mat).get(reverse("scheduling:board")).content.decode()
     assert "is-overdue" in html and "long wait" in html and "25 min" in html
     assert "alert-badge" in html and "Severe blood pressure 192/124" in html
@@ -354,45 +437,92 @@ def test_medtech_cannot_use_board(setup, medtech):
 
 # --- setup -------------------------------------------------------------------------------------
 
+
 def test_manager_sets_up_provider_room_type_and_rules(org, manager, provider):
     client = signed_in(manager)
     facility = org.facilities.first()
-    response = client.post(reverse("scheduling:providers"), {
-        "given_name": "Ines", "family_name": "Ferreira", "credentials": "NP",
-        "npi": "1234567890", "facilities": [facility.pk], "color": "#336699"})
+    response = client.post(
+        reverse("scheduling:providers"),
+        {
+            "given_name": "Ines",
+            "family_name": "Ferreira",
+            "credentials": "NP",
+            "npi": "1234567890",
+            "facilities": [facility.pk],
+            "color": "#336699",
+        },
+    )
     assert response.status_code == 422
     assert "check digit" in response.content.decode()
-    response = client.post(reverse("scheduling:providers"), {
-        "given_name": "Ines", "family_name": "Ferreira", "credentials": "NP",
-        "npi": "1234567893", "facilities": [facility.pk], "color": "#336699",
-        "user": provider.pk})
+    response = client.post(
+        reverse("scheduling:providers"),
+        {
+            "given_name": "Ines",
+            "family_name": "Ferreira",
+            "credentials": "NP",
+            "npi": "1234567893",
+            "facilities": [facility.pk],
+            "color": "#336699",
+            "user": provider.pk,
+        },
+    )
     assert response.status_code == 302
     doc = Provider.objects.get(npi="1234567893")
     assert doc.user == provider
-    response = client.post(reverse("scheduling:provider", args=[doc.pk]), {
-        "form": "weekly", "weekly-facility": facility.pk, "weekly-weekdays": ["MO", "TU"],
-        "weekly-every_weeks": 1, "weekly-start_time": "08:00", "weekly-end_time": "12:00",
-        "weekly-starts_on": "2026-01-05"})
+    response = client.post(
+        reverse("scheduling:provider", args=[doc.pk]),
+        {
+            "form": "weekly",
+            "weekly-facility": facility.pk,
+            "weekly-weekdays": ["MO", "TU"],
+            "weekly-every_weeks": 1,
+            "weekly-start_time": "08:00",
+            "weekly-end_time": "12:00",
+            "weekly-starts_on": "2026-01-05",
+        },
+    )
     assert response.status_code == 302
     assert AvailabilityRule.objects.get(provider=doc).rrule == "FREQ=WEEKLY;BYDAY=MO,TU"
-    response = client.post(reverse("scheduling:provider", args=[doc.pk]), {
-        "form": "blocked", "blocked-facility": facility.pk, "blocked-starts_on": "2026-12-24",
-        "blocked-ends_on": "2026-12-26", "blocked-reason": "Holiday"})
+    response = client.post(
+        reverse("scheduling:provider", args=[doc.pk]),
+        {
+            "form": "blocked",
+            "blocked-facility": facility.pk,
+            "blocked-starts_on": "2026-12-24",
+            "blocked-ends_on": "2026-12-26",
+            "blocked-reason": "Holiday",
+        },
+    )
     assert response.status_code == 302
     blocked = AvailabilityRule.objects.get(provider=doc, kind="blocked")
     assert blocked.rrule == "FREQ=DAILY" and blocked.reason == "Holiday"
     html = client.get(reverse("scheduling:provider", args=[doc.pk])).content.decode()
     assert "BYDAY=MO,TU" in html and "Holiday" in html and "calendar.ics?token=" in html
-    response = client.post(reverse("scheduling:rooms"), {
-        "facility": facility.pk, "name": "Exam 4", "kind": "room", "room_type": "exam",
-        "sort_order": 4})
+    response = client.post(
+        reverse("scheduling:rooms"),
+        {
+            "facility": facility.pk,
+            "name": "Exam 4",
+            "kind": "room",
+            "room_type": "exam",
+            "sort_order": 4,
+        },
+    )
     assert response.status_code == 302 and Resource.objects.filter(name="Exam 4").exists()
-    response = client.post(reverse("scheduling:types"), {
-        "name": "Allergy shot", "duration_minutes": 3, "color": "#aa3300"})
+    response = client.post(
+        reverse("scheduling:types"),
+        {"name": "Allergy shot", "duration_minutes": 3, "color": "#aa3300"},
+    )
     assert response.status_code == 422 and "between 5 and 480" in response.content.decode()
-    response = client.post(reverse("scheduling:types"), {
-        "name": "Allergy shot", "duration_minutes": 10, "color": "#aa3300",
-        "allow_overbook": "on"})
+    response = client.post(
+        reverse("scheduling:types"),
+        {
+            "name": "Allergy shot",
+            "duration_minutes": 10,
+            "color": "#aa3300",
+            "allow_overbook": "on",
+        },
+    )
     assert response.status_code == 302
 
 
@@ -402,20 +532,28 @@ def test_setup_pages_render_and_mat_cannot_add(setup, mat):
         response = client.get(reverse(f"scheduling:{name}"))
         assert response.status_code == 200, name
         assert 'class="add-entry' not in response.content.decode()
-    assert client.post(reverse("scheduling:types"), {"name": "X", "duration_minutes": 10,
-                                                      "color": "#000000"}).status_code == 403
+    assert (
+        client.post(
+            reverse("scheduling:types"), {"name": "X", "duration_minutes": 10, "color": "#000000"}
+        ).status_code
+        == 403
+    )
     html = client.get(reverse("scheduling:provider", args=[setup.provider.pk])).content.decode()
     assert "calendar.ics" not in html  # the feed is for managers and the provider
 
 
 def test_provider_sees_own_feed_url(setup, provider):
     Provider.objects.filter(pk=setup.provider.pk).update(user=provider)
-    html = signed_in(provider).get(
-        reverse("scheduling:provider", args=[setup.provider.pk])).content.decode()
+    html = (
+        signed_in(provider)
+        .get(reverse("scheduling:provider", args=[setup.provider.pk]))
+        .content.decode()
+    )
     assert "calendar.ics?token=" in html
 
 
 # --- the ICS feed ------------------------------------------------------------------------------
+
 
 def test_ics_feed_with_token_and_404_without(client, setup, frontdesk):
     patient = make_patient(frontdesk, family_name="Hiddenname")
@@ -429,8 +567,13 @@ def test_ics_feed_with_token_and_404_without(client, setup, frontdesk):
     assert len(events) == 1 and "Hiddenname" not in response.content.decode()
     assert client.get(url).status_code == 404
     assert client.get(url, {"token": "forged"}).status_code == 404
-    other = sched.create_provider(actor=setup.actor, family_name="B", given_name="A",
-                                  npi="1245319599", facilities=[setup.facility])
+    other = sched.create_provider(
+        actor=setup.actor,
+        family_name="B",
+        given_name="A",
+        npi="1245319599",
+        facilities=[setup.facility],
+    )
     wrong = reverse("scheduling:calendar", args=[other.pk])
     assert client.get(wrong, {"token": calendar_token(setup.provider)}).status_code == 404
     salted = signing.dumps({"provider": setup.provider.pk, "org": setup.provider.organization_id})
@@ -438,6 +581,7 @@ def test_ics_feed_with_token_and_404_without(client, setup, frontdesk):
 
 
 # --- organization scoping ----------------------------------------------------------------------
+
 
 def test_other_organizations_rows_are_404_everywhere(setup, frontdesk, other_mat):
     appt = book(setup, make_patient(frontdesk), next_weekday_at(9))
@@ -454,17 +598,25 @@ def test_other_organizations_rows_are_404_everywhere(setup, frontdesk, other_mat
         url = reverse(f"scheduling:{name}", args=[appt.pk])
         assert client.post(url, data).status_code == 404, name
         assert client.post(url, data, headers=HTMX).status_code == 404, name
-    assert client.post(reverse("scheduling:room_status", args=[setup.room.pk]),
-                       {"status": "ready"}).status_code == 404
-    assert client.get(reverse("scheduling:provider",
-                              args=[setup.provider.pk])).status_code == 404
-    assert client.post(reverse("scheduling:provider", args=[setup.provider.pk]),
-                       {"form": "weekly"}).status_code == 404
+    assert (
+        client.post(
+            reverse("scheduling:room_status", args=[setup.room.pk]), {"status": "ready"}
+        ).status_code
+        == 404
+    )
+    assert client.get(reverse("scheduling:provider", args=[setup.provider.pk])).status_code == 404
+    assert (
+        client.post(
+            reverse("scheduling:provider", args=[setup.provider.pk]), {"form": "weekly"}
+        ).status_code
+        == 404
+    )
     # another organization's patient, type or provider is not a valid choice when booking
     stranger = make_patient(other_mat)
     own = make_schedule(other_mat, npi="1245319599")
-    response = client.post(reverse("scheduling:book"), _book_data(setup, stranger) | {
-        "facility": own.facility.pk})
+    response = client.post(
+        reverse("scheduling:book"), _book_data(setup, stranger) | {"facility": own.facility.pk}
+    )
     assert response.status_code == 422
     appt.refresh_from_db()
     assert appt.status == Status.BOOKED

@@ -4,9 +4,11 @@ from carebench.terminology.models import CodeSetVersion, Icd10CmCode
 from carebench.terminology.selectors import search_icd10
 from carebench.terminology.services import load_icd10cm
 
-ROWS = [("E11", "Type 2 diabetes mellitus", False),
-        ("E11.9", "Type 2 diabetes mellitus without complications", True),
-        ("I10", "Essential (primary) hypertension", True)]
+ROWS = [
+    ("E11", "Type 2 diabetes mellitus", False),
+    ("E11.9", "Type 2 diabetes mellitus without complications", True),
+    ("I10", "Essential (primary) hypertension", True),
+]
 
 
 def test_load_is_idempotent_and_version_stamped(db):

@@ -22,8 +22,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", choices=["create"], help="create: make a new token")
         parser.add_argument("--user", required=True, help="username the token acts as")
-        parser.add_argument("--days", type=int, default=365,
-                            help="days until it expires (default 365; 0 = never)")
+        parser.add_argument(
+            "--days", type=int, default=365, help="days until it expires (default 365; 0 = never)"
+        )
         parser.add_argument("--name", default="", help="a label, for example the system using it")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -39,7 +40,8 @@ class Command(BaseCommand):
             raise CommandError("--days must be 0 (never expires) or more")
         raw = create_api_token(
             actor=Actor.system(user.organization),
-            user=user, name=options["name"] or "created with carebench token",
+            user=user,
+            name=options["name"] or "created with carebench token",
             valid_days=options["days"] or None,
         )
         self.stdout.write(raw)

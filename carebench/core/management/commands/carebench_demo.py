@@ -32,18 +32,31 @@ from .carebench_serve import serve as run_server
 
 
 class Command(BaseCommand):
-    help = ("Set up the demo (Riverbend Health, demo users and synthetic patients) and optionally "
-            "serve it. `carebench demo otp USERNAME` prints a demo user's current MFA code.")
+    help = (
+        "Set up the demo (Riverbend Health, demo users and synthetic patients) and optionally "
+        "serve it. `carebench demo otp USERNAME` prints a demo user's current MFA code."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", nargs="?", choices=["otp"],
-                            help="otp USERNAME: print the demo authenticator's current code")
+        parser.add_argument(
+            "action",
+            nargs="?",
+            choices=["otp"],
+            help="otp USERNAME: print the demo authenticator's current code",
+        )
         parser.add_argument("username", nargs="?", help="with otp: admin or manager")
         parser.add_argument("--serve", action="store_true", help="run the server afterwards")
-        parser.add_argument("--patients", type=int, default=demo.DEFAULT_PATIENTS,
-                            help=f"synthetic patients to create (default {demo.DEFAULT_PATIENTS})")
-        parser.add_argument("--skip-icd10", action="store_true",
-                            help="do not load ICD-10-CM (problems then use no codes)")
+        parser.add_argument(
+            "--patients",
+            type=int,
+            default=demo.DEFAULT_PATIENTS,
+            help=f"synthetic patients to create (default {demo.DEFAULT_PATIENTS})",
+        )
+        parser.add_argument(
+            "--skip-icd10",
+            action="store_true",
+            help="do not load ICD-10-CM (problems then use no codes)",
+        )
         add_server_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -52,8 +65,10 @@ class Command(BaseCommand):
             return
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         migrate_if_needed(self.stdout)
-        if not options["skip_icd10"] and not CodeSetVersion.objects.filter(
-                code_set=ICD10CM_CODE_SET).exists():
+        if (
+            not options["skip_icd10"]
+            and not CodeSetVersion.objects.filter(code_set=ICD10CM_CODE_SET).exists()
+        ):
             self.stdout.write("Loading ICD-10-CM (once)...")
             call_command("load_icd10cm", stdout=self.stdout)
         if demo.demo_exists():
@@ -63,8 +78,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Creating {demo.DEMO_ORG_NAME} with {count} synthetic patients...")
             with Progress(transient=True) as bar:
                 task = bar.add_task("Creating demo patients", total=count)
-                demo.build_demo(patients=count,
-                                progress=lambda n: bar.update(task, completed=n))
+                demo.build_demo(patients=count, progress=lambda n: bar.update(task, completed=n))
         self.prepare_schedule()
         port = options.get("port") or default_port()
         self.print_logins(site_url(options.get("host") or DEFAULT_HOST, port))
@@ -94,8 +108,9 @@ class Command(BaseCommand):
 
     def print_logins(self, url: str) -> None:
         buffer = io.StringIO()
-        console = Console(file=buffer, force_terminal=False, width=110, color_system=None,
-                          highlight=False)
+        console = Console(
+            file=buffer, force_terminal=False, width=110, color_system=None, highlight=False
+        )
         table = Table(title="DEMO CREDENTIALS - synthetic data only, never for real patients")
         for column in ("username", "password", "role", "note"):
             table.add_column(column)
@@ -103,8 +118,12 @@ class Command(BaseCommand):
             table.add_row(*row)
         console.print(f"\ncarebench demo: {url}")
         console.print(table)
-        console.print("admin and manager also need a 6-digit code at sign-in; print the current "
-                      "one with\n    .venv/bin/carebench demo otp admin    (or manager)")
-        console.print("These are DEMO credentials for the synthetic demo organization "
-                      f"{demo.DEMO_ORG_NAME};\nnever keep real patients in this database.\n")
+        console.print(
+            "admin and manager also need a 6-digit code at sign-in; print the current "
+            "one with\n    .venv/bin/carebench demo otp admin    (or manager)"
+        )
+        console.print(
+            "These are DEMO credentials for the synthetic demo organization "
+            f"{demo.DEMO_ORG_NAME};\nnever keep real patients in this database.\n"
+        )
         self.stdout.write(buffer.getvalue(), ending="")

@@ -23,24 +23,30 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="a file written by `carebench backup`")
-        parser.add_argument("--yes", action="store_true",
-                            help="do not ask for confirmation at a terminal")
+        parser.add_argument(
+            "--yes", action="store_true", help="do not ask for confirmation at a terminal"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["yes"] and sys.stdin.isatty():
-            answer = input("Restoring replaces ALL current data with the backup. Type 'restore' "
-                           "to continue: ")
+            answer = input(
+                "Restoring replaces ALL current data with the backup. Type 'restore' to continue: "
+            )
             if answer.strip().lower() != "restore":
                 raise CommandError("restore cancelled; nothing was changed")
         try:
             manifest, kept = restore_backup(options["file"])
         except BackupError as exc:
             raise CommandError(f"restore refused: {exc}; nothing was changed") from exc
-        self.stdout.write(f"restored {options['file']} (backup of {manifest['created_at']}, "
-                          f"{manifest['database']['vendor']})")
+        self.stdout.write(
+            f"restored {options['file']} (backup of {manifest['created_at']}, "
+            f"{manifest['database']['vendor']})"
+        )
         if kept is not None:
             self.stdout.write(f"the database as it was before is kept at {kept}")
         pending = unapplied_migrations()
         if pending:
-            self.stdout.write(f"the backup predates {len(pending)} migration(s); run "
-                              "`carebench migrate` before serving")
+            self.stdout.write(
+                f"the backup predates {len(pending)} migration(s); run "
+                "`carebench migrate` before serving"
+            )

@@ -47,15 +47,26 @@ def migrate_if_needed(stdout: Any = None) -> int:
 
 def gunicorn_argv(*, host: str, port: int, workers: int, threads: int) -> list[str]:
     return [
-        sys.executable, "-m", "gunicorn", "carebench.wsgi:application",
-        "--bind", f"{host}:{port}",
-        "--workers", str(workers),
-        "--threads", str(threads),
-        "--worker-class", "gthread",
-        "--timeout", "60",
-        "--graceful-timeout", "20",
-        "--access-logfile", "-",
-        "--forwarded-allow-ips", "127.0.0.1",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "carebench.wsgi:application",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread",
+        "--timeout",
+        "60",
+        "--graceful-timeout",
+        "20",
+        "--access-logfile",
+        "-",
+        "--forwarded-allow-ips",
+        "127.0.0.1",
     ]
 
 
@@ -67,18 +78,34 @@ def site_url(host: str, port: int) -> str:
 
 
 def add_server_arguments(parser: CommandParser) -> None:
-    parser.add_argument("--port", type=int, default=None,
-                        help=f"port to listen on (default: $PORT or {DEFAULT_PORT})")
-    parser.add_argument("--host", default=DEFAULT_HOST,
-                        help=f"address to listen on (default {DEFAULT_HOST}, this machine only)")
-    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
-                        help=f"worker processes (default {DEFAULT_WORKERS}, "
-                             f"{DEFAULT_THREADS} threads each)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help=f"port to listen on (default: $PORT or {DEFAULT_PORT})",
+    )
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address to listen on (default {DEFAULT_HOST}, this machine only)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        help=f"worker processes (default {DEFAULT_WORKERS}, {DEFAULT_THREADS} threads each)",
+    )
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="threads per worker")
-    parser.add_argument("--with-worker", action="store_true",
-                        help="also run the background worker (reminders) beside the server")
-    parser.add_argument("--print-command", action="store_true",
-                        help="print the gunicorn command instead of running it")
+    parser.add_argument(
+        "--with-worker",
+        action="store_true",
+        help="also run the background worker (reminders) beside the server",
+    )
+    parser.add_argument(
+        "--print-command",
+        action="store_true",
+        help="print the gunicorn command instead of running it",
+    )
 
 
 def serve(command: BaseCommand, options: dict[str, Any]) -> None:
@@ -95,8 +122,15 @@ def serve(command: BaseCommand, options: dict[str, Any]) -> None:
         return
     if options.get("with_worker"):
         # The worker leaves when this process (soon gunicorn's master, same pid) is gone.
-        subprocess.Popen([sys.executable, "-m", "carebench.cli", "worker",  # noqa: S603
-                          "--exit-with-parent"])
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "carebench.cli",
+                "worker",  # noqa: S603
+                "--exit-with-parent",
+            ]
+        )
         command.stdout.write("background worker started (appointment reminders)")
     command.stdout.write(f"carebench is running at {site_url(host, port)}  (Ctrl-C stops it)")
     command.stdout.flush()

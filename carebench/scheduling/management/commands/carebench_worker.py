@@ -36,12 +36,19 @@ class Command(BaseCommand):
     help = "Run the background worker: reminders and other queued tasks."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--tick", type=float, default=60.0,
-                            help="seconds between periodic jobs (default 60)")
-        parser.add_argument("--exit-with-parent", action="store_true",
-                            help="stop when the process that started the worker stops")
-        parser.add_argument("--once", action="store_true",
-                            help="queue the periodic jobs once, run every ready task, and exit")
+        parser.add_argument(
+            "--tick", type=float, default=60.0, help="seconds between periodic jobs (default 60)"
+        )
+        parser.add_argument(
+            "--exit-with-parent",
+            action="store_true",
+            help="stop when the process that started the worker stops",
+        )
+        parser.add_argument(
+            "--once",
+            action="store_true",
+            help="queue the periodic jobs once, run every ready task, and exit",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["once"]:
@@ -52,8 +59,7 @@ class Command(BaseCommand):
             return
         stop = threading.Event()
         parent = os.getppid() if options["exit_with_parent"] else None
-        ticker = threading.Thread(target=_tick, args=(options["tick"], stop, parent),
-                                  daemon=True)
+        ticker = threading.Thread(target=_tick, args=(options["tick"], stop, parent), daemon=True)
         ticker.start()
         self.stdout.write(f"carebench worker: periodic jobs every {options['tick']:.0f} s")
         try:

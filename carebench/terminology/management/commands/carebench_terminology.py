@@ -19,6 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         command = CODE_SETS.get(options["code_set"])
         if command is None:
-            raise CommandError(f"unknown code set {options['code_set']!r}; "
-                               f"known: {', '.join(CODE_SETS)}")
+            raise CommandError(
+                f"unknown code set {options['code_set']!r}; known: {', '.join(CODE_SETS)}"
+            )
         call_command(command, force=options["force"], stdout=self.stdout)

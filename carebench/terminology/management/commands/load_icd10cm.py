@@ -13,7 +13,9 @@ class Command(BaseCommand):
     help = "Load ICD-10-CM codes into the terminology table (idempotent)."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--force", action="store_true", help="reload even if this version is loaded")
+        parser.add_argument(
+            "--force", action="store_true", help="reload even if this version is loaded"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         version, rows = icd10cm_rows_from_package()
@@ -23,6 +25,7 @@ class Command(BaseCommand):
             return
         with Progress(transient=True) as bar:
             task = bar.add_task("Loading ICD-10-CM", total=len(rows))
-            count = load_icd10cm(rows, version=version,
-                                 progress=lambda n: bar.update(task, completed=n))
+            count = load_icd10cm(
+                rows, version=version, progress=lambda n: bar.update(task, completed=n)
+            )
         self.stdout.write(f"Loaded {count} ICD-10-CM codes ({version})")
