@@ -36,6 +36,14 @@ class FacilityFactory(factory.django.DjangoModelFactory):
     state = "TX"
 
 
+def _set_roles(user: User, create: bool, extracted: list[str] | None, **kwargs: Any) -> None:
+    """`UserFactory(roles=[...])`: put the created user in these groups."""
+    if create and extracted:
+        user.groups.set(Group.objects.filter(name__in=extracted))
+    if create:
+        user.save()
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
@@ -46,13 +54,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     last_name = factory.Sequence(lambda n: f"User{n}")
     organization = factory.SubFactory(OrganizationFactory)
     password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)
-
-    @factory.post_generation
-    def roles(self, create: bool, extracted: list[str] | None, **kwargs: Any) -> None:
-        if create and extracted:
-            self.groups.set(Group.objects.filter(name__in=extracted))
-        if create:
-            self.save()
+    roles = factory.post_generation(_set_roles)
 
 
 def actor_for(user: User) -> Actor:
@@ -140,6 +142,7 @@ def make_schedule(user: User, *, npi: str = "1234567893", overbook: bool = False
 
     actor = actor_for(user)
     facility = actor.organization.facilities.first()
+    assert facility is not None, "the user's organization needs a facility"
     provider = sched.create_provider(
         actor=actor,
         family_name="Okafor",

@@ -82,6 +82,7 @@ class AuditFilterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and end < start:
             self.add_error("date_to", "To: cannot be before From")
@@ -184,7 +185,7 @@ def _sort_links(request: HttpRequest, sort: str) -> list[dict[str, str]]:
 
 @require_GET
 @require_perms("audit.view_auditevent")
-def report(request: HttpRequest) -> HttpResponse:
+def report(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     form = AuditFilterForm(request.GET or None)
     sort = selectors.clean_sort(request.GET.get("sort", selectors.DEFAULT_SORT))
     if form.is_bound and not form.is_valid():

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+
+if TYPE_CHECKING:
+    from carebench.core.models import Organization
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
@@ -51,6 +55,11 @@ class TenantMiddleware:
             user.organization if user is not None and user.is_authenticated else None
         )
         return self.get_response(request)
+
+
+def organization_of(request: HttpRequest) -> Organization:
+    """`request.organization` as `TenantMiddleware` set it, typed: for views behind sign-in."""
+    return cast("Organization", vars(request)["organization"])
 
 
 class NoStoreMiddleware:

@@ -161,6 +161,7 @@ class VitalsForm(ServiceForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data
         metric = data.get("height") is not None
         imperial = data.get("height_feet") is not None or data.get("height_inches") is not None
         if metric and imperial:

@@ -18,7 +18,15 @@ from . import vitals as rules
 from .models import Alert, Encounter, Observation, RoomingItem, VitalSigns
 
 if TYPE_CHECKING:
+    from carebench.accounts.models import User
+    from carebench.core.models import Facility
     from carebench.scheduling.models import Appointment
+
+
+def _recorded_by(actor: Actor) -> User:
+    """Who rooming items and vital signs are credited to: a user, never the system alone."""
+    assert actor.user is not None, "rooming and vital signs need the user who did them"
+    return actor.user
 
 
 def open_encounter(*, actor: Actor, appointment: Appointment) -> Encounter:
@@ -50,9 +58,10 @@ def open_encounter(*, actor: Actor, appointment: Appointment) -> Encounter:
 def open_walk_in(*, actor: Actor, patient: Patient, chief_complaint: str = "") -> Encounter:
     if patient.organization_id != actor.organization.pk:
         raise PermissionError("patient belongs to another organization")
-    facility = (
+    facility: Facility | None = (
         getattr(actor.user, "default_facility", None) or actor.organization.facilities.first()
     )
+    assert facility is not None, "the organization has no facility"
     with transaction.atomic():
         encounter = Encounter.objects.create(
             organization=actor.organization,
@@ -149,7 +158,7 @@ def complete_rooming_item(
             encounter=encounter,
             item=item,
             done_at=clock.now(),
-            done_by=actor.user,
+            done_by=_recorded_by(actor),
             score=score,
             result=result[:300],
         )
@@ -218,7 +227,7 @@ def record_vitals(
             patient=patient,
             encounter=encounter,
             taken_at=taken_at,
-            taken_by=actor.user,
+            taken_by=_recorded_by(actor),
             bp_position=entry.bp_position,
             bp_arm=entry.bp_arm,
             bp_cuff_size=entry.bp_cuff_size,
@@ -292,7 +301,7 @@ def record_vitals(
                 encounter=encounter,
                 item=RoomingItem.Item.VITALS,
                 done_at=now,
-                done_by=actor.user,
+                done_by=_recorded_by(actor),
                 result="critical" if assessment.critical else "",
             )
         audit.record_for_actor(

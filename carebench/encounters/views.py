@@ -163,8 +163,8 @@ def _banner(patient: Patient) -> dict[str, Any]:
     return {
         "patient": patient,
         "age": patient.age_on(clock.today()),
-        "allergies": patient_selectors.allergy_summary(patient.active_allergies),
-    }  # type: ignore
+        "allergies": patient_selectors.allergy_summary(patient_selectors.active_allergies(patient)),
+    }
 
 
 def _checklist(encounter: Encounter) -> list[dict[str, Any]]:
@@ -252,7 +252,9 @@ def rooming_item(request: HttpRequest, pk: int, item: str) -> HttpResponse:
     visit = _encounter(request, pk)
     if item not in RoomingItem.Item.values or item == RoomingItem.Item.VITALS:
         raise Http404("no such checklist item")
-    score, result, form = None, "", None
+    score: int | None = None
+    result = ""
+    form: Phq2Form | FallRiskForm | None = None
     if item == RoomingItem.Item.PHQ2:
         form = Phq2Form(request.POST, prefix="phq2")
         if form.is_valid():

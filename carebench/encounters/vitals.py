@@ -405,15 +405,15 @@ def assess(entry: VitalsEntry, *, age_months: int) -> Assessment:
     if "height" in values and "weight" in values:
         bmi_value = bmi(values["weight"], values["height"])
         if KINDS["bmi"].low <= bmi_value <= KINDS["bmi"].high:
-            flag = Flag.NORMAL
+            bmi_flag = Flag.NORMAL
             if age_months >= 20 * 12:
                 result.bmi_category = bmi_category(bmi_value)
                 if result.bmi_category == "underweight":
-                    flag = Flag.LOW
+                    bmi_flag = Flag.LOW
                 elif result.bmi_category != "normal":
-                    flag = Flag.HIGH
+                    bmi_flag = Flag.HIGH
             result.readings["bmi"] = Reading(
-                KINDS["bmi"], bmi_value, flag, BMI_CATEGORY_LABELS.get(result.bmi_category, "")
+                KINDS["bmi"], bmi_value, bmi_flag, BMI_CATEGORY_LABELS.get(result.bmi_category, "")
             )
         else:
             raise VitalsError(

@@ -107,11 +107,12 @@ def search_slots(
         )
         found = [s for s in candidates if first <= s.start.astimezone(zone).date() <= last]
     page = found[paging.start : paging.start + paging.size] if paging.size else []
-    return resource_response(
-        searchset(
-            request, RESOURCE, page, len(found), paging, lambda slot: to_fhir(slot, kind), used
-        )
-    )  # type: ignore[arg-type]
+
+    def entry(slot: OpenSlot) -> dict[str, Any]:
+        assert kind is not None  # slots are found only for a visit type
+        return to_fhir(slot, kind)
+
+    return resource_response(searchset(request, RESOURCE, page, len(found), paging, entry, used))
 
 
 def _providers(actor: Actor, params: SlotSearch) -> list[Provider]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import cast
 
 from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
@@ -205,6 +206,11 @@ def patients_by_name(
 def get_patient(organization: Organization | int, patient_id: int) -> Patient:
     """One patient of this organization (raises Patient.DoesNotExist otherwise)."""
     return patients_for(organization).get(pk=patient_id)
+
+
+def active_allergies(patient: Patient) -> list[Allergy]:
+    """The unvoided allergies `get_chart` prefetched onto the patient (a `to_attr` list)."""
+    return cast("list[Allergy]", vars(patient)["active_allergies"])
 
 
 def get_chart(organization: Organization | int, patient_id: int) -> Patient:

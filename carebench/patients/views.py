@@ -179,7 +179,7 @@ def _patient_context(patient: Patient) -> dict[str, Any]:
     return {
         "patient": patient,
         "age": patient.age_on(clock.today()),
-        "allergies": selectors.allergy_summary(patient.active_allergies),  # type: ignore
+        "allergies": selectors.allergy_summary(selectors.active_allergies(patient)),
         "phone_mobile": format_phone(patient.phone_mobile),
         "phone_home": format_phone(patient.phone_home),
         "emergency_phone": format_phone(patient.emergency_contact_phone),
@@ -233,7 +233,9 @@ def _refused(request: HttpRequest, patient: Patient, key: str, **extra: Any) -> 
 
 
 def _details(form: PatientForm) -> services.PatientDetails:
-    data = {name: value if value is not None else "" for name, value in form.cleaned_data.items()}
+    data: dict[str, Any] = {
+        name: value if value is not None else "" for name, value in form.cleaned_data.items()
+    }
     data["birth_date"] = form.cleaned_data["birth_date"]
     return services.PatientDetails(**data)
 
@@ -277,7 +279,8 @@ def icd10_search(request: HttpRequest) -> HttpResponse:
     """ICD-10-CM typeahead for the problem form: billable codes only."""
     query = request.GET.get("q", "")
     for name, value in request.GET.items():
-        if name.endswith("icd10_code"):  # the code field itself sends its value (any prefix)
+        # the code field itself sends its value (any prefix)
+        if name.endswith("icd10_code") and isinstance(value, str):
             query = value
     query = query.strip()[:60]
     codes = search_icd10(query, billable_only=True, limit=15) if len(query) >= 2 else []

@@ -7,7 +7,7 @@ organization, so another organization's row is never a valid choice.
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -45,6 +45,18 @@ def _color(label: str, initial: str) -> forms.CharField:
         error_messages={"invalid": f"{label}: a colour such as #2f6f8f"},
         widget=forms.TextInput(attrs={"type": "color"}),
     )
+
+
+def _choices(form: forms.BaseForm, name: str) -> forms.ModelChoiceField[Any]:
+    """The form's model-choice field `name` (`form.fields` is typed as plain `Field`)."""
+    return cast("forms.ModelChoiceField[Any]", form.fields[name])
+
+
+class _UserChoiceField(forms.ModelChoiceField):
+    """Users shown as "Full Name (username)"."""
+
+    def label_from_instance(self, obj: User) -> str:
+        return f"{obj.get_full_name() or obj.username} ({obj.username})"
 
 
 def facilities_of(organization: Organization) -> Any:
@@ -107,11 +119,11 @@ class BookForm(ServiceForm):
         self, *args: Any, organization: Organization, may_override: bool = False, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["appointment_type"].queryset = AppointmentType.objects.for_org(
+        _choices(self, "appointment_type").queryset = AppointmentType.objects.for_org(
             organization
         ).filter(is_active=True)
-        self.fields["facility"].queryset = facilities_of(organization)
-        self.fields["provider"].queryset = Provider.objects.for_org(organization).filter(
+        _choices(self, "facility").queryset = facilities_of(organization)
+        _choices(self, "provider").queryset = Provider.objects.for_org(organization).filter(
             is_active=True
         )
         self.fields["patient"].error_messages["required"] = (
@@ -122,6 +134,7 @@ class BookForm(ServiceForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data
         if self.errors:
             return data
         chosen = parse_slot(data.get("slot") or "")
@@ -129,7 +142,9 @@ class BookForm(ServiceForm):
             self.add_error("slot", "Open slot: choose one of the slots listed")
         elif chosen is not None:
             provider_id, start = chosen
-            provider = self.fields["provider"].queryset.filter(pk=provider_id).first()
+            providers = _choices(self, "provider").queryset
+            assert providers is not None  # set in __init__
+            provider = providers.filter(pk=provider_id).first()
             if provider is None:
                 self.add_error("slot", "Open slot: choose one of the slots listed")
             data["provider"], data["start"] = provider, start
@@ -172,6 +187,7 @@ class RescheduleForm(LabelledForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data
         chosen = parse_slot(data.get("slot") or "")
         if chosen is not None:
             data["start"] = chosen[1]
@@ -222,20 +238,17 @@ class ProviderForm(ServiceForm):
     facilities = forms.ModelMultipleChoiceField(
         label="Works at", queryset=Facility.objects.none(), widget=forms.CheckboxSelectMultiple
     )
-    user = forms.ModelChoiceField(
+    user = _UserChoiceField(
         label="Sign-in account", queryset=User.objects.none(), required=False, empty_label="None"
     )
     color = _color("Colour", "#2f6f8f")
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["facilities"].queryset = facilities_of(organization)
-        self.fields["user"].queryset = User.objects.filter(
+        _choices(self, "facilities").queryset = facilities_of(organization)
+        _choices(self, "user").queryset = User.objects.filter(
             organization=organization, is_active=True, provider__isnull=True
         ).order_by("last_name", "first_name")
-        self.fields["user"].label_from_instance = lambda u: (
-            f"{u.get_full_name() or u.username} ({u.username})"
-        )
 
 
 class ResourceForm(ServiceForm):
@@ -251,7 +264,7 @@ class ResourceForm(ServiceForm):
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["facility"].queryset = facilities_of(organization)
+        _choices(self, "facility").queryset = facilities_of(organization)
 
 
 class AppointmentTypeForm(ServiceForm):
@@ -269,7 +282,7 @@ class _RuleForm(ServiceForm):
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["facility"].queryset = facilities_of(organization)
+        _choices(self, "facility").queryset = facilities_of(organization)
 
 
 class WeeklyRuleForm(_RuleForm):
@@ -314,6 +327,7 @@ class BlockedForm(_RuleForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data
         if bool(data.get("start_time")) != bool(data.get("end_time")):
             self.add_error("end_time", "To time: give both times, or neither for all day")
         return data

@@ -22,7 +22,7 @@ def provider_calendar(
         event.add("dtend", appt.end)
         event.add("dtstamp", appt.updated_at)
         event.add("summary", appt.appointment_type.name)
-        if appt.room_id:
+        if appt.room is not None:  # no query when room_id is unset
             event.add("location", appt.room.name)
         event.add("status", "CANCELLED" if appt.status == "cancelled" else "CONFIRMED")
         cal.add_component(event)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
@@ -39,6 +40,9 @@ from .models import (
     overlap_filter,
 )
 
+if TYPE_CHECKING:
+    from carebench.accounts.models import User
+
 
 class BookingConflict(Exception):
     """The slot was taken: by another appointment of the provider or of the patient."""
@@ -63,7 +67,7 @@ def create_provider(
     facilities: list[Facility],
     credentials: str = "",
     specialty: str = "",
-    user: object | None = None,
+    user: User | None = None,
     color: str = "#2f6f8f",
 ) -> Provider:
     errors = FieldErrors()
@@ -594,7 +598,7 @@ def advance_flow(
     if copay_amount is not None and copay_amount < 0:
         errors.add("copay_amount", "cannot be negative")
     errors.raise_if_any()
-    fields: dict[str, object] = {}
+    fields: dict[str, Any] = {}
     if to == Status.ARRIVED:
         fields = {"copay_amount": copay_amount, "copay_collected": copay_collected}
     with transaction.atomic():

@@ -29,6 +29,7 @@ from carebench.audit.models import Action
 from carebench.audit.services import record_read
 from carebench.core import clock
 from carebench.core.actor import Actor
+from carebench.core.middleware import organization_of
 from carebench.core.models import Facility
 from carebench.encounters.models import Alert
 from carebench.patients import selectors as patient_selectors
@@ -300,6 +301,7 @@ def book(request: HttpRequest) -> HttpResponse:
     patient = _chosen_patient(request, request.POST.get("patient") or request.GET.get("patient"))
     status, slots, facility, slot_note = 200, None, None, ""
     if request.method == "POST":
+        assert actor is not None  # made for every POST above
         if form.is_valid():
             data = form.cleaned_data
             if patient is None:
@@ -317,7 +319,7 @@ def book(request: HttpRequest) -> HttpResponse:
                     if data.get("repeat"):
                         booked = services.book_series(
                             actor=actor,
-                            request=booking,  # type: ignore
+                            request=booking,
                             rrule=form.rrule(),
                             count=data["count"],
                         )
@@ -326,7 +328,7 @@ def book(request: HttpRequest) -> HttpResponse:
                     else:
                         first = services.book_appointment(
                             actor=actor,
-                            request=booking,  # type: ignore[arg-type]
+                            request=booking,
                             override_availability=bool(data.get("override_availability")),
                         )
                         note = ""
@@ -660,14 +662,12 @@ def advance(request: HttpRequest, pk: int) -> HttpResponse:
                 "copay_collected": form.cleaned_data["copay_collected"],
             }
         else:
-            error = " ".join(e for es in form.errors.values() for e in es)
+            error = " ".join(str(e) for es in form.errors.values() for e in es)
     if to == Status.ROOMED:
         room_id = request.POST.get("room", "")
         kwargs["room"] = (
-            Resource.objects.for_org(request.organization)
-            .filter(  # type: ignore
-                pk=room_id if room_id.isdigit() else 0
-            )
+            Resource.objects.for_org(organization_of(request))
+            .filter(pk=room_id if room_id.isdigit() else 0)
             .first()
         )
     status = 200
@@ -712,11 +712,7 @@ def room_status(request: HttpRequest, pk: int) -> HttpResponse:
     """Set a room's status (turnover done: the room is ready again)."""
     try:
         room = (
-            Resource.objects.for_org(request.organization)
-            .select_related(  # type: ignore
-                "facility"
-            )
-            .get(pk=pk)
+            Resource.objects.for_org(organization_of(request)).select_related("facility").get(pk=pk)
         )
     except Resource.DoesNotExist:
         raise Http404("no such room") from None
@@ -911,9 +907,10 @@ def calendar(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("no such calendar") from None
     if not isinstance(claim, dict) or claim.get("provider") != pk:
         raise Http404("no such calendar")
-    chosen = Provider.objects.filter(
-        pk=pk, organization_id=claim.get("org"), is_active=True
-    ).first()
+    org_id = claim.get("org")
+    if org_id is None:
+        raise Http404("no such calendar")
+    chosen = Provider.objects.filter(pk=pk, organization_id=org_id, is_active=True).first()
     if chosen is None:
         raise Http404("no such calendar")
     now = clock.now()
