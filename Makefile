@@ -36,6 +36,7 @@ check: lint typecheck test
 
 bench: $(STAMP)
 	$(BIN)/python bench/patient_search.py
+	$(BIN)/python bench/schedule_vitals.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
