@@ -22,6 +22,7 @@ from carebench.core.actor import Actor
 from carebench.core.models import Facility, Organization
 from carebench.core.npi import npi_check_digit
 from carebench.encounters import services as encounter_services
+from carebench.encounters import vitals as vitals_rules
 from carebench.encounters.vitals import VitalsEntry
 from carebench.patients.models import Patient
 
@@ -177,8 +178,8 @@ def _vitals_history(org: Organization, rng: random.Random) -> None:
                 bp_position="sitting",
                 bp_arm="left",
                 bp_cuff_size="adult",
-                heart_rate=Decimal(rng.randint(58, 96)),
-                respiratory_rate=Decimal(rng.randint(12, 20) if age >= 12 else 24),
+                heart_rate=Decimal(_normal_rates(age * 12, rng)[0]),
+                respiratory_rate=Decimal(_normal_rates(age * 12, rng)[1]),
                 temperature=Decimal(str(round(rng.uniform(97.5, 99.3), 1))),
                 temperature_unit="F",
                 temperature_route="oral",
@@ -314,27 +315,33 @@ def _move_along(
                 free_rooms.append(room)
 
 
+def _normal_rates(age_months: int, rng: random.Random) -> tuple[int, int]:
+    """A heart rate and breathing rate inside the normal band for the age."""
+    hr_low, hr_high = vitals_rules._band(vitals_rules.HEART_RATE_BANDS, age_months)
+    rr_low, rr_high = vitals_rules._band(vitals_rules.RESPIRATORY_RATE_BANDS, age_months)
+    return rng.randint(hr_low + 5, hr_high - 10), rng.randint(rr_low + 1, rr_high - 1)
+
+
 def _vitals_for(appt: Appointment, nurse: Actor, rng: random.Random) -> None:
+    """Rooming vitals for today's visit; about one adult in eight has a severe blood pressure."""
     encounter = appt.encounter  # type: ignore[attr-defined]
-    severe = rng.random() < 0.12
-    systolic = rng.randint(184, 198) if severe else rng.randint(108, 146)
-    diastolic = rng.randint(112, 126) if severe else int(systolic * 0.62)
+    age = appt.patient.age_on(appt.start.date())
+    heart, breathing = _normal_rates(age * 12, rng)
+    entry = VitalsEntry(
+        heart_rate=Decimal(heart),
+        respiratory_rate=Decimal(breathing),
+        temperature=Decimal(str(round(rng.uniform(97.6, 100.8), 1))),
+        temperature_unit="F",
+        temperature_route="oral" if age >= 5 else "temporal",
+        spo2=Decimal(rng.randint(95, 100)),
+        pain=rng.randint(0, 6) if age >= 5 else None,
+    )
+    if age >= 13:
+        severe = rng.random() < 0.12
+        systolic = rng.randint(184, 198) if severe else rng.randint(108, 146)
+        diastolic = rng.randint(112, 126) if severe else int(systolic * 0.62)
+        entry.systolic, entry.diastolic = Decimal(systolic), Decimal(diastolic)
+        entry.bp_position, entry.bp_arm, entry.bp_cuff_size = "sitting", "left", "adult"
     encounter_services.record_vitals(
-        actor=nurse,
-        patient=appt.patient,
-        encounter=encounter,
-        entry=VitalsEntry(
-            systolic=Decimal(systolic),
-            diastolic=Decimal(diastolic),
-            bp_position="sitting",
-            bp_arm="left",
-            bp_cuff_size="adult",
-            heart_rate=Decimal(rng.randint(60, 98)),
-            respiratory_rate=Decimal(rng.randint(12, 20)),
-            temperature=Decimal(str(round(rng.uniform(97.6, 100.8), 1))),
-            temperature_unit="F",
-            temperature_route="oral",
-            spo2=Decimal(rng.randint(93, 100)),
-            pain=rng.randint(0, 6),
-        ),
+        actor=nurse, patient=appt.patient, encounter=encounter, entry=entry
     )

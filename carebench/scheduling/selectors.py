@@ -190,7 +190,8 @@ class BoardRow:
     alerts: list[str]
 
 
-WAIT_THRESHOLDS = {  # minutes in a step before the board highlights the row
+WAIT_THRESHOLDS = {  # minutes in a step (or late, when not arrived) before the row is highlighted
+    Status.BOOKED: 15,
     Status.ARRIVED: 15,
     Status.ROOMED: 15,
     Status.READY: 10,
@@ -229,7 +230,11 @@ def flow_board(
     rows = []
     for appt in appointments:
         times = {step.status: step.at for step in appt.steps.all()}
-        minutes = int((now - appt.status_changed_at).total_seconds() // 60)
+        if appt.status == Status.BOOKED:
+            # not here yet: what counts is how late the patient is for their start time
+            minutes = int((now - appt.start).total_seconds() // 60)
+        else:
+            minutes = int((now - appt.status_changed_at).total_seconds() // 60)
         threshold = WAIT_THRESHOLDS.get(Status(appt.status))
         encounter = getattr(appt, "encounter", None)
         rows.append(

@@ -644,7 +644,9 @@ def _reminder_text(appointment: Appointment) -> tuple[str, str]:
 
     local = appointment.start.astimezone(ZoneInfo(appointment.facility.time_zone))
     when = local.strftime("%A %B %-d at %-I:%M %p")
-    phone = appointment.facility.phone
+    from carebench.patients.validation import format_phone
+
+    phone = format_phone(appointment.facility.phone)
     subject = f"Appointment reminder: {when}"
     body = (
         f"Reminder from {appointment.facility.name}: your {appointment.appointment_type.name}"

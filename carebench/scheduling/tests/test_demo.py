@@ -27,3 +27,14 @@ def test_demo_schedule_fills_a_realistic_board_once_a_day(db, icd10):
     done = next(r for r in rows if r.appointment.status == "done")
     assert done.step_times["arrived"] < done.step_times["done"]
     assert Appointment.objects.filter(organization=org).count() == booked
+
+
+def test_demo_vitals_are_normal_for_age_except_the_planted_high_blood_pressures(db, icd10):
+    from carebench.encounters.models import Alert
+
+    org = demo.build_demo(patients=60)
+    schedule_demo.build_schedule(org)
+    with clock.frozen(datetime(2026, 12, 2, 16, 0, tzinfo=ZoneInfo("America/Chicago"))):
+        schedule_demo.ensure_today(org)
+    messages = list(Alert.objects.filter(organization=org).values_list("message", flat=True))
+    assert all(m.startswith("Severe blood pressure") for m in messages), messages

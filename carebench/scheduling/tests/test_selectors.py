@@ -104,3 +104,16 @@ def test_ics_feed_parses_and_hides_patient_names(setup, frontdesk):
     events = list(calendar.walk("VEVENT"))
     assert len(events) == 1 and events[0]["summary"] == setup.visit.name
     assert b"Secretname" not in data
+
+
+def test_board_counts_lateness_for_visits_not_yet_arrived(setup, frontdesk):
+    from carebench.core import clock
+
+    start = next_weekday_at(9)
+    _book(setup, make_patient(frontdesk), start)
+    with clock.frozen(start - timedelta(minutes=30)):
+        early = selectors.flow_board(frontdesk.organization, setup.facility, start.date())[0]
+    with clock.frozen(start + timedelta(minutes=20)):
+        late = selectors.flow_board(frontdesk.organization, setup.facility, start.date())[0]
+    assert early.minutes_in_step <= 0 and not early.overdue
+    assert late.minutes_in_step == 20 and late.overdue
