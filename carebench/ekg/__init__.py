@@ -1,0 +1,1 @@
+"""EKG: import tracings, measure them, screen the rhythm, report, and sign (pure engines first)."""
