@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrulestr
+from dateutil.rrule import DAILY, WEEKLY, rrule, rrulestr
 
 Interval = tuple[datetime, datetime]
 
@@ -46,6 +47,32 @@ def parse_rrule(text: str, starts_on: date) -> None:
         raise RuleError(f"not a valid recurrence rule: {exc}") from exc
 
 
+@lru_cache(maxsize=2048)
+def _parsed(text: str, starts_on: date) -> rrule:
+    text = text[6:] if text.upper().startswith("RRULE:") else text
+    parsed = rrulestr(text, dtstart=datetime.combine(starts_on, time(0)))
+    assert isinstance(parsed, rrule)
+    return parsed
+
+
+def _recurrence(text: str, starts_on: date, first: date) -> rrule:
+    """The rule, restarted close before `first` when that gives the same days.
+
+    dateutil walks a rule from its start, so a template begun years ago would be stepped through
+    day by day on every call. A daily or weekly rule with no COUNT and no BYSETPOS repeats with
+    its period (INTERVAL days or weeks), so moving its start by whole periods changes nothing.
+    """
+    parsed = _parsed(text, starts_on)
+    if parsed._count is not None or parsed._bysetpos or parsed._freq not in (DAILY, WEEKLY):
+        return parsed
+    period = parsed._interval * (7 if parsed._freq == WEEKLY else 1)
+    periods = (first - starts_on).days // period - 1
+    if periods <= 0:
+        return parsed
+    moved = starts_on + timedelta(days=periods * period)
+    return parsed.replace(dtstart=datetime.combine(moved, time(0)))
+
+
 def occurrences(rule: Rule, range_start: date, range_end: date) -> Iterator[Interval]:
     """Each occurrence of the rule between two dates (inclusive), as aware UTC-comparable
     datetimes in the rule's zone."""
@@ -54,8 +81,7 @@ def occurrences(rule: Rule, range_start: date, range_end: date) -> Iterator[Inte
     last = min(rule.ends_on, range_end) if rule.ends_on else range_end
     if first > last:
         return
-    text = rule.rrule[6:] if rule.rrule.upper().startswith("RRULE:") else rule.rrule
-    recurrence = rrulestr(text, dtstart=datetime.combine(rule.starts_on, time(0)))
+    recurrence = _recurrence(rule.rrule, rule.starts_on, first)
     for day in recurrence.between(
         datetime.combine(first, time(0)), datetime.combine(last, time(23, 59, 59)), inc=True
     ):

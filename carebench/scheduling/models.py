@@ -7,7 +7,7 @@ flow step they pass through (`AppointmentStep`), so the board shows when each st
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -285,6 +285,11 @@ class Reminder(OrganizationScoped):
         return f"{self.channel} {self.lead_hours}h {self.outcome}"
 
 
+# The longest visit a type may last (its check constraint); overlap searches use it as a lower
+# bound on `start`, so an index range scan replaces a scan of the whole history.
+LONGEST_VISIT = timedelta(minutes=480)
+
+
 def overlap_filter(start: datetime, end: datetime) -> models.Q:
     """Appointments that overlap [start, end)."""
-    return models.Q(start__lt=end, end__gt=start)
+    return models.Q(start__lt=end, start__gt=start - LONGEST_VISIT, end__gt=start)

@@ -21,6 +21,7 @@ from .models import (
     Provider,
     Resource,
     Status,
+    overlap_filter,
 )
 from .services import rule_of
 
@@ -47,7 +48,7 @@ def appointments_between(
     """Appointments overlapping [start, end) with patient, provider, type and room: 1 query."""
     qs = (
         Appointment.objects.for_org(organization)
-        .filter(start__lt=end, end__gt=start)
+        .filter(overlap_filter(start, end))
         .select_related("patient", "provider", "appointment_type", "room")
         .order_by("start", "provider__family_name")
     )
@@ -60,10 +61,46 @@ def appointments_between(
     return list(qs)
 
 
+@dataclass(frozen=True)
+class DayVisit:
+    """What the day grid shows of one visit: plain values, no model instances (a facility's day
+    can hold a thousand visits, and building four model objects per row costs more than the
+    query)."""
+
+    pk: int
+    start: datetime
+    end: datetime
+    status: str
+    overbooked: bool
+    provider_id: int
+    family_name: str
+    given_name: str
+    birth_date: date
+    type_name: str
+    type_color: str
+    room_name: str | None
+
+
+DAY_VISIT_COLUMNS = (
+    "pk",
+    "start",
+    "end",
+    "status",
+    "overbooked",
+    "provider_id",
+    "patient__family_name",
+    "patient__given_name",
+    "patient__birth_date",
+    "appointment_type__name",
+    "appointment_type__color",
+    "room__name",
+)
+
+
 @dataclass
 class DayColumn:
     provider: Provider
-    appointments: list[Appointment]
+    appointments: list[DayVisit]
 
 
 def day_view(
@@ -75,9 +112,14 @@ def day_view(
 ) -> list[DayColumn]:
     """One column per provider working (or booked) that day at the facility."""
     start, end = _day_bounds(day, facility.time_zone)
-    appointments = appointments_between(
-        organization, start, end, facility=facility, provider=provider, include_cancelled=True
+    rows = (
+        Appointment.objects.for_org(organization)
+        .filter(overlap_filter(start, end), facility=facility)
+        .order_by("start", "provider__family_name")
     )
+    if provider is not None:
+        rows = rows.filter(provider=provider)
+    appointments = [DayVisit(*row) for row in rows.values_list(*DAY_VISIT_COLUMNS)]
     providers = (
         list(
             providers_for(organization)
@@ -87,7 +129,7 @@ def day_view(
         if provider is None
         else [provider]
     )
-    by_provider: dict[int, list[Appointment]] = {p.pk: [] for p in providers}
+    by_provider: dict[int, list[DayVisit]] = {p.pk: [] for p in providers}
     for appt in appointments:
         by_provider.setdefault(appt.provider_id, []).append(appt)
     return [DayColumn(p, by_provider.get(p.pk, [])) for p in providers]
@@ -157,10 +199,9 @@ def next_open_slots(
     busy: dict[int, list[av.Interval]] = {pk: [] for pk in by_id}
     for provider_id, start, end in (
         Appointment.objects.filter(
+            overlap_filter(range_start, range_end),
             provider_id__in=by_id,
             status__in=ACTIVE_STATUSES,
-            start__lt=range_end,
-            end__gt=range_start,
         )
         .exclude(appointment_type__allow_overbook=True)
         .values_list("provider_id", "start", "end")

@@ -21,6 +21,8 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from carebench.accounts.permissions import require_perms
@@ -130,9 +132,37 @@ def calendar_url(request: HttpRequest, provider: Provider) -> str:
 class Block:
     """An appointment placed on the day grid: first row and rows spanned (5 minutes each)."""
 
-    appointment: Appointment
+    appointment: selectors.DayVisit
     row: int
     span: int
+    html: str = ""
+
+
+def _block_html(visit: selectors.DayVisit, row: int, span: int, tz: ZoneInfo, link: str) -> str:
+    """One visit on the day grid, built here rather than in the template: a facility's day can
+    hold a thousand of them, and this is the page's hot loop (format_html escapes every value)."""
+    start, end = visit.start.astimezone(tz), visit.end.astimezone(tz)
+    return format_html(
+        '<li class="appt-block status-{status}" data-row="{row}" data-span="{span}" '
+        'data-color="{color}"><a href="{link}{pk}/"><span class="appt-time">{start}–{end}</span> '
+        '<strong class="appt-patient">{family}, {given}</strong> '
+        '<span class="appt-dob">DOB {dob}</span> <span class="appt-type">{kind}</span> '
+        '<span class="status-badge status-{status}">{label}</span>{overbook}</a></li>',
+        status=visit.status,
+        row=row,
+        span=span,
+        color=visit.type_color,
+        link=link,
+        pk=visit.pk,
+        start=f"{start:%-I:%M %p}",
+        end=f"{end:%-I:%M}",
+        family=visit.family_name,
+        given=visit.given_name,
+        dob=f"{visit.birth_date:%m/%d/%Y}",
+        kind=visit.type_name,
+        label=Status(visit.status).label,
+        overbook=mark_safe(' <span class="badge">overbook</span>') if visit.overbooked else "",
+    )
 
 
 def _grid(
@@ -150,13 +180,21 @@ def _grid(
     origin = datetime.combine(day, time(first_hour), tzinfo=tz)
     rows = (last_hour - first_hour) * 60 // GRID_MINUTES
     placed = []
+    link = reverse("scheduling:appointment", args=[0])[:-2]  # ".../appointments/"
     for column in columns:
         blocks = []
         for appt in column.appointments:
             offset = int((appt.start - origin).total_seconds() // 60 // GRID_MINUTES)
             span = max(int((appt.end - appt.start).total_seconds() // 60 // GRID_MINUTES), 3)
             row = min(max(offset, 0), rows - 1) + 1
-            blocks.append(Block(appt, row, min(span, rows - row + 1)))
+            blocks.append(
+                Block(
+                    appt,
+                    row,
+                    min(span, rows - row + 1),
+                    _block_html(appt, row, min(span, rows - row + 1), tz, link),
+                )
+            )
         placed.append((column.provider, blocks))
     hours = [
         (

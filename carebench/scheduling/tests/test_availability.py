@@ -11,6 +11,7 @@ from carebench.scheduling.availability import (
     covered,
     free_intervals,
     merge,
+    occurrences,
     parse_rrule,
     rules_overlap,
     slots,
@@ -98,3 +99,26 @@ def test_daylight_saving_keeps_wall_clock_hours():
 def test_bad_rrules_are_refused(text):
     with pytest.raises(RuleError):
         parse_rrule(text, date(2026, 1, 1))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "FREQ=WEEKLY;BYDAY=MO,WE,FR",
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU",
+        "FREQ=DAILY;INTERVAL=3",
+        "FREQ=WEEKLY;BYDAY=MO;COUNT=200",
+        "FREQ=MONTHLY;BYDAY=1MO",
+    ],
+)
+def test_restarting_a_long_rule_gives_the_same_days(text):
+    from dateutil.rrule import rrulestr
+
+    rule = Rule(text, time(8), time(12), date(2019, 3, 5), None, TZ)
+    got = [s.date() for s, _ in occurrences(rule, date(2026, 11, 1), date(2026, 12, 31))]
+    every = rrulestr(text, dtstart=datetime(2019, 3, 5))
+    want = [
+        d.date()
+        for d in every.between(datetime(2026, 11, 1), datetime(2026, 12, 31, 23, 59), inc=True)
+    ]
+    assert got == want
