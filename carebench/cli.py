@@ -17,6 +17,7 @@ COMMANDS = {
     "backup": "carebench_backup",
     "restore": "carebench_restore",
     "terminology": "carebench_terminology",
+    "ekg": "carebench_ekg",
     "migrate": "migrate",
     "manage": None,
 }

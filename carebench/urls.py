@@ -9,5 +9,7 @@ urlpatterns = [
     path("audit/", include("carebench.audit.urls")),
     path("schedule/", include("carebench.scheduling.urls")),
     path("visits/", include("carebench.encounters.urls")),
+    path("labs/", include("carebench.labs.urls")),
+    path("ekg/", include("carebench.ekg.urls")),
     path("fhir/", include("carebench.fhir.api")),
 ]

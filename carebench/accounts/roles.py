@@ -56,6 +56,21 @@ ENCOUNTER_READ = (
     + _app("encounters", "roomingitem", "view")
     + _app("encounters", "alert", "view")
 )
+EKG_READ = _app("ekg", "ekgrecording", "view")
+EKG_ATTACH = _app("ekg", "ekgrecording", "add", "void")
+EKG_SIGN = _app("ekg", "ekgrecording", "change", "sign")
+
+LAB_READ = (
+    _app("labs", "labtest", "view")
+    + _app("labs", "laborder", "view")
+    + _app("labs", "specimen", "view")
+    + _app("labs", "manifest", "view")
+)
+LAB_ENTER = _app("labs", "laborder", "add")  # under a standing or verbal order
+LAB_SIGN = _app("labs", "laborder", "sign")  # order as the provider; co-sign
+LAB_COLLECT = _app("labs", "specimen", "add", "change") + _app("labs", "manifest", "add", "change")
+LAB_CATALOG = _app("labs", "labtest", "add", "change")
+
 ROOMING = (
     _app("encounters", "encounter", "add", "change")
     + _app("encounters", "vitalsigns", "add", "void")
@@ -71,14 +86,21 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + SCHEDULE_BOOK
     + ROOM_STATUS
     + ENCOUNTER_READ
-    + ROOMING,
+    + ROOMING
+    + EKG_READ
+    + EKG_ATTACH
+    + LAB_READ
+    + LAB_ENTER
+    + LAB_COLLECT,
     "frontdesk": PATIENT_READ
     + _crud("patient", "add", "change")
     + _crud("coverage", "add", "change")
     + SCHEDULE_READ
     + SCHEDULE_BOOK
     + ROOM_STATUS
-    + _app("encounters", "encounter", "view"),
+    + _app("encounters", "encounter", "view")
+    + EKG_READ
+    + LAB_READ,
     "provider": PATIENT_READ
     + _crud("patient", "change")
     + _clinical("add", "change", "void")
@@ -86,17 +108,27 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _app("scheduling", "appointment", "change")
     + ENCOUNTER_READ
     + ROOMING
-    + _app("encounters", "alert", "change"),
+    + _app("encounters", "alert", "change")
+    + EKG_READ
+    + EKG_ATTACH
+    + EKG_SIGN
+    + LAB_READ
+    + LAB_ENTER
+    + LAB_SIGN,
     "biller": PATIENT_READ
     + _crud("coverage", "add", "change", "void")
     + SCHEDULE_READ
-    + _app("encounters", "encounter", "view"),
+    + _app("encounters", "encounter", "view")
+    + EKG_READ
+    + LAB_READ,
     "manager": PATIENT_READ
     + ["audit.view_auditevent", "accounts.view_user"]
     + SCHEDULE_READ
     + SCHEDULE_BOOK
     + SCHEDULE_SETUP
-    + ENCOUNTER_READ,
+    + ENCOUNTER_READ
+    + LAB_READ
+    + LAB_CATALOG,
     "medtech": _crud("patient", "view") + _clinical("view") + _crud("medicationstatement", "add"),
     "admin": PATIENT_READ
     + _crud("patient", "add", "change")
@@ -108,7 +140,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + SCHEDULE_SETUP
     + ENCOUNTER_READ
     + ROOMING
-    + _app("encounters", "alert", "change"),
+    + _app("encounters", "alert", "change")
+    + EKG_READ
+    + EKG_ATTACH
+    + LAB_READ
+    + LAB_ENTER
+    + LAB_SIGN
+    + LAB_COLLECT
+    + LAB_CATALOG,
 }
 
 ALL_ROLES = list(ROLE_LABELS)

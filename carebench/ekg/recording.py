@@ -74,14 +74,18 @@ def validate(recording: Recording) -> Recording:
     if not recording.leads:
         raise RecordingError("no leads: the file holds no ECG signal")
     if not MIN_RATE_HZ <= recording.sampling_rate_hz <= MAX_RATE_HZ:
-        raise RecordingError(f"sampling rate {recording.sampling_rate_hz:g} Hz is outside "
-                             f"{MIN_RATE_HZ:g}-{MAX_RATE_HZ:g} Hz")
+        raise RecordingError(
+            f"sampling rate {recording.sampling_rate_hz:g} Hz is outside "
+            f"{MIN_RATE_HZ:g}-{MAX_RATE_HZ:g} Hz"
+        )
     lengths = {name: len(samples) for name, samples in recording.leads.items()}
     if len(set(lengths.values())) != 1:
         raise RecordingError(f"leads differ in length: {lengths}")
     if recording.duration_s < MIN_DURATION_S:
-        raise RecordingError(f"recording is {recording.duration_s:.2f} s long; at least "
-                             f"{MIN_DURATION_S:g} s is needed (truncated file?)")
+        raise RecordingError(
+            f"recording is {recording.duration_s:.2f} s long; at least "
+            f"{MIN_DURATION_S:g} s is needed (truncated file?)"
+        )
     for name, samples in recording.leads.items():
         if samples.ndim != 1:
             raise RecordingError(f"lead {name}: samples must be one-dimensional")
@@ -90,6 +94,8 @@ def validate(recording: Recording) -> Recording:
             raise RecordingError(f"lead {name}: no valid samples")
         peak = float(np.nanmax(np.abs(samples[finite])))
         if peak > MAX_ABS_MV:
-            raise RecordingError(f"lead {name}: amplitude {peak:.1f} mV is not physiological "
-                                 f"(over {MAX_ABS_MV:g} mV; wrong units?)")
+            raise RecordingError(
+                f"lead {name}: amplitude {peak:.1f} mV is not physiological "
+                f"(over {MAX_ABS_MV:g} mV; wrong units?)"
+            )
     return recording

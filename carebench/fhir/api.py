@@ -28,6 +28,7 @@ from . import (
     capability,
     condition,
     coverage,
+    ekg,
     encounter,
     location,
     medication_statement,
@@ -69,6 +70,7 @@ for module in (
     slot,
     appointment,
     encounter,
+    ekg,  # before observation: its /Observation/ekg-<id>-<part> must match first
     observation,
 ):
     api.add_router("", module.router)

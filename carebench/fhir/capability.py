@@ -18,6 +18,7 @@ from . import (
     appointment,
     condition,
     coverage,
+    ekg,
     encounter,
     location,
     medication_statement,
@@ -73,6 +74,7 @@ def capability_statement(base: str) -> dict[str, Any]:
         appointment,
         encounter,
         observation,
+        ekg,
     )
     return {
         "resourceType": "CapabilityStatement",

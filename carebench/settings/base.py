@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "carebench.patients",
     "carebench.scheduling",
     "carebench.encounters",
+    "carebench.labs",
+    "carebench.ekg",
     "carebench.fhir",
 ]
 

@@ -15,8 +15,12 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from carebench.conftest import signed_in
+from carebench.ekg import services as ekg
+from carebench.ekg.tests.helpers import synthetic_csv
 from carebench.encounters import services as enc
 from carebench.encounters.vitals import VitalsEntry
+from carebench.labs import services as labs
+from carebench.labs.models import LabTest
 from carebench.patients import services as ps
 from carebench.scheduling import services as sched
 from carebench.scheduling.models import Status
@@ -62,9 +66,19 @@ def _world(org: Any, npi: str) -> SimpleNamespace:
             payer=ps.get_or_create_payer(actor=actor, name="Aetna"),
         ),
     }
+    ekg_row = ekg.attach_ekg(
+        actor=actor,
+        patient=patient,
+        encounter=encounter,
+        filename="ekg.csv",
+        data=synthetic_csv(seed=patient.pk),
+    )
+    lab = _lab_world(actor, patient, setup.provider, encounter)
     return SimpleNamespace(
         user=user,
         patient=patient,
+        lab=lab,
+        ekg=ekg_row,
         appt=appt,
         encounter=encounter,
         alert=encounter.alerts.get(),
@@ -72,6 +86,27 @@ def _world(org: Any, npi: str) -> SimpleNamespace:
         provider=setup.provider,
         entries=entries,
     )
+
+
+def _lab_world(actor: Any, patient: Any, provider: Any, encounter: Any) -> SimpleNamespace:
+    labs.load_catalog_csv(
+        actor=actor,
+        text="code,name,loinc,specimen_type,container,min_volume_ml,fasting,performed\n"
+        "CBC,CBC,58410-2,whole blood,lavender,1,no,Reference lab\n",
+    )
+    order = labs.place_order(
+        actor=actor,
+        patient=patient,
+        provider=provider,
+        tests=list(LabTest.objects.for_org(actor.organization)),
+        basis="standing",
+        diagnosis_codes=["I10"],
+        encounter=encounter,
+    )
+    specimen = labs.create_specimens(actor=actor, order=order)[0]
+    labs.collect_specimen(actor=actor, specimen=specimen, site="left antecubital")
+    manifest = labs.create_manifest(actor=actor, courier="Courier", specimens=[specimen])
+    return SimpleNamespace(order=order, specimen=specimen, manifest=manifest)
 
 
 def _patient(w: SimpleNamespace) -> dict[str, Any]:
@@ -114,6 +149,25 @@ ROUTES: dict[str, Any] = {
     "encounters:acknowledge": lambda w: {"pk": w.alert.pk},
     "encounters:walk_in": lambda w: {"patient_id": w.patient.pk},
     "encounters:vitals_history": lambda w: {"patient_id": w.patient.pk},
+    "ekg:patient": lambda w: {"patient_id": w.patient.pk},
+    "ekg:upload": lambda w: {"patient_id": w.patient.pk},
+    "ekg:ekg": lambda w: {"pk": w.ekg.pk},
+    "ekg:report": [lambda w, f=fmt: {"pk": w.ekg.pk, "fmt": f} for fmt in ("svg", "pdf", "png")],
+    "ekg:original": lambda w: {"pk": w.ekg.pk},
+    "ekg:sign": lambda w: {"pk": w.ekg.pk},
+    "ekg:void": lambda w: {"pk": w.ekg.pk},
+    "labs:new_order": lambda w: {"patient_id": w.patient.pk},
+    "labs:new_order_for_encounter": lambda w: {"encounter_id": w.encounter.pk},
+    "labs:order": lambda w: {"pk": w.lab.order.pk},
+    "labs:requisition": lambda w: {"pk": w.lab.order.pk},
+    "labs:cosign": lambda w: {"pk": w.lab.order.pk},
+    "labs:draw": lambda w: {"pk": w.lab.order.pk},
+    "labs:order_labels": lambda w: {"pk": w.lab.order.pk, "fmt": "pdf"},
+    "labs:specimen": lambda w: {"pk": w.lab.specimen.pk},
+    "labs:specimen_label": lambda w: {"pk": w.lab.specimen.pk, "fmt": "zpl"},
+    "labs:specimen_action": lambda w: {"pk": w.lab.specimen.pk, "action": "process"},
+    "labs:manifest": lambda w: {"pk": w.lab.manifest.pk},
+    "labs:manifest_pickup": lambda w: {"pk": w.lab.manifest.pk},
 }
 # Reached with a signed token instead of a session; tested in scheduling/tests/test_views.py.
 TOKEN_ROUTES = {"scheduling:calendar"}

@@ -32,6 +32,7 @@ def test_metadata_needs_no_token_and_validates(anonymous, db):
         "Appointment",
         "Encounter",
         "Observation",
+        "DiagnosticReport",
     }
     patient = resources["Patient"]
     assert {i["code"] for i in patient["interaction"]} == {

@@ -93,6 +93,9 @@ class Command(BaseCommand):
         if org is None:
             return
         schedule_demo.build_schedule(org)
+        from carebench.labs import demo as labs_demo
+
+        labs_demo.load_catalog(org)
         booked = schedule_demo.ensure_today(org)
         if booked:
             self.stdout.write(f"Booked today's clinic: {booked} visits on the flow board.")
