@@ -69,12 +69,50 @@ FUTURE_DAYS = 120
 BATCH = 10_000
 SEED = 4321
 
-GIVEN = ["Amelia", "Benjamin", "Chloe", "Daniel", "Elena", "Farid", "Grace", "Hiro", "Isabel",
-         "Jamal", "Keiko", "Liam", "Maya", "Noah", "Olivia", "Pedro", "Quinn", "Rosa", "Samuel",
-         "Tara"]
-FAMILY = ["Nguyen", "Okafor", "Patel", "Reyes", "Schmidt", "Tanaka", "Underwood", "Vargas",
-          "Walsh", "Young", "Zimmerman", "Abbott", "Brennan", "Castillo", "Dubois", "Eriksen",
-          "Fischer", "Garcia", "Haddad", "Ivanova"]
+GIVEN = [
+    "Amelia",
+    "Benjamin",
+    "Chloe",
+    "Daniel",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Isabel",
+    "Jamal",
+    "Keiko",
+    "Liam",
+    "Maya",
+    "Noah",
+    "Olivia",
+    "Pedro",
+    "Quinn",
+    "Rosa",
+    "Samuel",
+    "Tara",
+]
+FAMILY = [
+    "Nguyen",
+    "Okafor",
+    "Patel",
+    "Reyes",
+    "Schmidt",
+    "Tanaka",
+    "Underwood",
+    "Vargas",
+    "Walsh",
+    "Young",
+    "Zimmerman",
+    "Abbott",
+    "Brennan",
+    "Castillo",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Haddad",
+    "Ivanova",
+]
 
 
 def parse_args() -> argparse.Namespace:
@@ -94,6 +132,7 @@ def parse_args() -> argparse.Namespace:
 # The small setup (providers, their 80 availability rules, rooms, visit types) does use the
 # services.
 
+
 @dataclass
 class Clinic:
     org: Any
@@ -108,8 +147,11 @@ class Clinic:
 
 
 def weekdays(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)
-            if (first + timedelta(days=n)).weekday() < 5]
+    return [
+        first + timedelta(days=n)
+        for n in range((last - first).days + 1)
+        if (first + timedelta(days=n)).weekday() < 5
+    ]
 
 
 def history_start_for(today: date) -> date:
@@ -141,38 +183,65 @@ def ensure_clinic(org: Any, user: Any) -> Clinic:
     zone = ZoneInfo(facility.time_zone)
     first = Appointment.objects.filter(organization=org).order_by("start").first()
     # Seeded earlier: the dates follow from the first visit (bookings never go into the past).
-    history_start = first.start.astimezone(zone).date() if first is not None else \
-        history_start_for(clock.today(facility.time_zone))
+    history_start = (
+        first.start.astimezone(zone).date()
+        if first is not None
+        else history_start_for(clock.today(facility.time_zone))
+    )
     actor = Actor.system(org, user=user)
     if not Provider.objects.filter(organization=org).exists():
         started = time.perf_counter()
         for n in range(PROVIDERS):
             body = f"1{770000 + n:08d}"
             provider = sched.create_provider(
-                actor=actor, family_name=FAMILY[n % len(FAMILY)],
-                given_name=GIVEN[(n * 7) % len(GIVEN)], credentials=["MD", "DO", "NP", "PA-C"][n % 4],
-                npi=body + str(npi_check_digit(body)), facilities=[facility])
+                actor=actor,
+                family_name=FAMILY[n % len(FAMILY)],
+                given_name=GIVEN[(n * 7) % len(GIVEN)],
+                credentials=["MD", "DO", "NP", "PA-C"][n % 4],
+                npi=body + str(npi_check_digit(body)),
+                facilities=[facility],
+            )
             for begin, end in ((dtime(8), dtime(12)), (dtime(13), dtime(17))):
                 # The templates start when the clinic's history starts (two years back).
                 sched.add_availability_rule(
-                    actor=actor, provider=provider, facility=facility,
-                    rrule="FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", start_time=begin, end_time=end,
-                    starts_on=history_start)
+                    actor=actor,
+                    provider=provider,
+                    facility=facility,
+                    rrule="FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+                    start_time=begin,
+                    end_time=end,
+                    starts_on=history_start,
+                )
         for n in range(ROOMS):
             kind = "exam" if n < 48 else ["procedure", "lab", "ekg"][n % 3]
-            sched.create_resource(actor=actor, facility=facility, name=f"Room {n + 1:02d}",
-                                  room_type=kind, sort_order=n)
+            sched.create_resource(
+                actor=actor,
+                facility=facility,
+                name=f"Room {n + 1:02d}",
+                room_type=kind,
+                sort_order=n,
+            )
         for name, minutes, colour, room_type, overbook in VISIT_TYPES:
-            sched.create_appointment_type(actor=actor, name=name, duration_minutes=minutes,
-                                          color=colour, room_type=room_type,
-                                          allow_overbook=overbook)
+            sched.create_appointment_type(
+                actor=actor,
+                name=name,
+                duration_minutes=minutes,
+                color=colour,
+                room_type=room_type,
+                allow_overbook=overbook,
+            )
         print(f"clinic set up through the services in {time.perf_counter() - started:.1f} s")
     return Clinic(
-        org=org, user=user, facility=facility, zone=zone,
+        org=org,
+        user=user,
+        facility=facility,
+        zone=zone,
         providers=list(Provider.objects.filter(organization=org).order_by("id")),
         rooms=list(Resource.objects.filter(organization=org, facility=facility).order_by("id")),
         types={t.name: t for t in AppointmentType.objects.filter(organization=org)},
-        history_start=history_start, chosen=chosen_day_for(history_start))
+        history_start=history_start,
+        chosen=chosen_day_for(history_start),
+    )
 
 
 def sqlite_param_limit(limit: int) -> None:
@@ -207,21 +276,33 @@ def seed_appointments(clinic: Clinic) -> float:
         print(f"{have:,} appointments already present")
         return 0.0
     if have:
-        raise SystemExit(f"{have:,} appointments present but fewer than {APPOINTMENTS:,}: "
-                         "an earlier seeding stopped half way; delete the bench database")
+        raise SystemExit(
+            f"{have:,} appointments present but fewer than {APPOINTMENTS:,}: "
+            "an earlier seeding stopped half way; delete the bench database"
+        )
     started = time.perf_counter()
     rng = random.Random(SEED)
     zone = clinic.zone
     now = clock.now()
     patient_ids = list(Patient.objects.filter(organization=org).values_list("id", flat=True))
     types = clinic.types
-    short = [types["Follow-up"], types["Follow-up"], types["Sick visit"], types["Follow-up"],
-             types["EKG"], types["Injection / nurse visit"]]
+    short = [
+        types["Follow-up"],
+        types["Follow-up"],
+        types["Sick visit"],
+        types["Follow-up"],
+        types["EKG"],
+        types["Injection / nurse visit"],
+    ]
     long_ = [types["New patient"], types["Annual physical"]]
     exam_rooms = [r.pk for r in clinic.rooms if r.room_type == "exam"]
-    days = [d for d in weekdays(clinic.history_start,
-                                clinic.history_start + timedelta(days=HISTORY_DAYS + FUTURE_DAYS))
-            if d != clinic.chosen]
+    days = [
+        d
+        for d in weekdays(
+            clinic.history_start, clinic.history_start + timedelta(days=HISTORY_DAYS + FUTURE_DAYS)
+        )
+        if d != clinic.chosen
+    ]
     today = clinic.history_start + timedelta(days=HISTORY_DAYS)
 
     # How many of the 24 cells each provider-day holds: past days ~35% full, the near future
@@ -232,8 +313,11 @@ def seed_appointments(clinic: Clinic) -> float:
         ahead = (day - today).days
         weights.append(1.0 if ahead <= 0 else max(0.15, 1.0 - ahead / FUTURE_DAYS))
     scale = wanted / (sum(weights) * PROVIDERS)
-    counts = {(d, p): min(24, max(0, round(rng.gauss(w * scale, 2))))
-              for d, w in zip(days, weights, strict=True) for p in range(PROVIDERS)}
+    counts = {
+        (d, p): min(24, max(0, round(rng.gauss(w * scale, 2))))
+        for d, w in zip(days, weights, strict=True)
+        for p in range(PROVIDERS)
+    }
     keys = list(counts)
     while (total := sum(counts.values())) != wanted:
         key = rng.choice(keys)
@@ -242,15 +326,30 @@ def seed_appointments(clinic: Clinic) -> float:
         elif total > wanted and counts[key] > 0:
             counts[key] -= 1
 
-    def make(provider_id: int, kind: Any, start: datetime, patient_id: int, status: str,
-             room_id: int | None, changed: datetime) -> Any:
+    def make(
+        provider_id: int,
+        kind: Any,
+        start: datetime,
+        patient_id: int,
+        status: str,
+        room_id: int | None,
+        changed: datetime,
+    ) -> Any:
         return Appointment(
-            organization_id=org.pk, created_by_id=clinic.user.pk, patient_id=patient_id,
-            provider_id=provider_id, facility_id=clinic.facility.pk,
-            appointment_type_id=kind.pk, room_id=room_id, start=start,
-            end=start + timedelta(minutes=kind.duration_minutes), status=status,
-            status_changed_at=changed, reason=rng.choice(REASONS),
-            overbooked=kind.allow_overbook)
+            organization_id=org.pk,
+            created_by_id=clinic.user.pk,
+            patient_id=patient_id,
+            provider_id=provider_id,
+            facility_id=clinic.facility.pk,
+            appointment_type_id=kind.pk,
+            room_id=room_id,
+            start=start,
+            end=start + timedelta(minutes=kind.duration_minutes),
+            status=status,
+            status_changed_at=changed,
+            reason=rng.choice(REASONS),
+            overbooked=kind.allow_overbook,
+        )
 
     def rows() -> Any:
         for (day, p_index), count in counts.items():
@@ -265,15 +364,19 @@ def seed_appointments(clinic: Clinic) -> float:
                     taken.add(cell + 1)
                 roll = rng.random()
                 if start < now:
-                    status = Status.DONE if roll < 0.84 else \
-                        Status.NO_SHOW if roll < 0.90 else Status.CANCELLED
+                    status = (
+                        Status.DONE
+                        if roll < 0.84
+                        else Status.NO_SHOW
+                        if roll < 0.90
+                        else Status.CANCELLED
+                    )
                     room = rng.choice(exam_rooms) if status == Status.DONE else None
                     changed = start + timedelta(minutes=45)
                 else:
                     status = Status.BOOKED if roll < 0.93 else Status.CANCELLED
                     room, changed = None, now - timedelta(days=rng.randint(1, 60))
-                yield make(provider_id, kind, start, rng.choice(patient_ids), status, room,
-                           changed)
+                yield make(provider_id, kind, start, rng.choice(patient_ids), status, room, changed)
 
     stream = rows()
     done = 0
@@ -282,8 +385,10 @@ def seed_appointments(clinic: Clinic) -> float:
             Appointment.objects.bulk_create(batch)
         done += len(batch)
         if done % 50_000 < BATCH:
-            print(f"  {done:,}/{wanted:,} appointments ({time.perf_counter() - started:.0f} s)",
-                  flush=True)
+            print(
+                f"  {done:,}/{wanted:,} appointments ({time.perf_counter() - started:.0f} s)",
+                flush=True,
+            )
 
     # The chosen day: 25 visits per provider (13 in the morning: eleven 20-minute visits and
     # two 10-minute lab draws; 12 in the afternoon), each with a distinct patient, moved along
@@ -294,22 +399,40 @@ def seed_appointments(clinic: Clinic) -> float:
     full: list[Any] = []
     for p_index, provider in enumerate(clinic.providers):
         starts = [(cell_start(clinic.chosen, c, zone), rng.choice(twenty)) for c in range(11)]
-        starts += [(datetime.combine(clinic.chosen, dtime(11, m), tzinfo=zone),
-                    types["Lab draw"]) for m in (40, 50)]
-        starts += [(cell_start(clinic.chosen, c, zone), rng.choice(twenty))
-                   for c in range(12, 24)]
+        starts += [
+            (datetime.combine(clinic.chosen, dtime(11, m), tzinfo=zone), types["Lab draw"])
+            for m in (40, 50)
+        ]
+        starts += [(cell_start(clinic.chosen, c, zone), rng.choice(twenty)) for c in range(12, 24)]
         for n, (start, kind) in enumerate(starts):
-            full.append(make(provider.pk, kind, start,
-                             pool[p_index * FULL_DAY_PER_PROVIDER + n], Status.BOOKED, None,
-                             start - timedelta(days=3)))
-    plan = [(Status.ARRIVED, -8, -10), (Status.ROOMED, 6, 5), (Status.READY, 13, 14),
-            (Status.WITH_PROVIDER, 20, 22), (Status.CHECKOUT, 42, 45), (Status.DONE, 48, 45)]
+            full.append(
+                make(
+                    provider.pk,
+                    kind,
+                    start,
+                    pool[p_index * FULL_DAY_PER_PROVIDER + n],
+                    Status.BOOKED,
+                    None,
+                    start - timedelta(days=3),
+                )
+            )
+    plan = [
+        (Status.ARRIVED, -8, -10),
+        (Status.ROOMED, 6, 5),
+        (Status.READY, 13, 14),
+        (Status.WITH_PROVIDER, 20, 22),
+        (Status.CHECKOUT, 42, 45),
+        (Status.DONE, 48, 45),
+    ]
     trails = []
     for n, appt in enumerate(full):
         age = (board_at - appt.start).total_seconds() / 60
         trail = [(Status.BOOKED, appt.start - timedelta(days=3))]
-        trail += [(status, appt.start + timedelta(minutes=offset))
-                  for status, offset, after in plan if age > after]
+        trail += [
+            (status, appt.start + timedelta(minutes=offset))
+            for status, offset, after in plan
+            if age > after
+        ]
         appt.status, appt.status_changed_at = trail[-1]
         appt.room_id = clinic.rooms[n % len(clinic.rooms)].pk if len(trail) > 2 else None
         trails.append(trail)
@@ -317,25 +440,42 @@ def seed_appointments(clinic: Clinic) -> float:
         created = Appointment.objects.bulk_create(full)
         steps, encounters = [], []
         for appt, trail in zip(created, trails, strict=True):
-            steps += [AppointmentStep(organization_id=org.pk, appointment_id=appt.pk,
-                                      status=s, at=at, by_id=clinic.user.pk,
-                                      room_id=appt.room_id if s == Status.ROOMED else None)
-                      for s, at in trail]
+            steps += [
+                AppointmentStep(
+                    organization_id=org.pk,
+                    appointment_id=appt.pk,
+                    status=s,
+                    at=at,
+                    by_id=clinic.user.pk,
+                    room_id=appt.room_id if s == Status.ROOMED else None,
+                )
+                for s, at in trail
+            ]
             if len(trail) > 1:
-                encounters.append(Encounter(
-                    organization_id=org.pk, created_by_id=clinic.user.pk,
-                    patient_id=appt.patient_id, appointment_id=appt.pk,
-                    facility_id=clinic.facility.pk, provider_id=appt.provider_id,
-                    started_at=trail[1][1], chief_complaint=appt.reason,
-                    status=Encounter.Status.FINISHED if appt.status == Status.DONE
-                    else Encounter.Status.IN_PROGRESS))
+                encounters.append(
+                    Encounter(
+                        organization_id=org.pk,
+                        created_by_id=clinic.user.pk,
+                        patient_id=appt.patient_id,
+                        appointment_id=appt.pk,
+                        facility_id=clinic.facility.pk,
+                        provider_id=appt.provider_id,
+                        started_at=trail[1][1],
+                        chief_complaint=appt.reason,
+                        status=Encounter.Status.FINISHED
+                        if appt.status == Status.DONE
+                        else Encounter.Status.IN_PROGRESS,
+                    )
+                )
         AppointmentStep.objects.bulk_create(steps)
         Encounter.objects.bulk_create(encounters)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     elapsed = time.perf_counter() - started
-    print(f"seeded {wanted + len(full):,} appointments in {elapsed:.1f} s "
-          f"(chosen day {clinic.chosen:%a %Y-%m-%d}: {len(full):,})")
+    print(
+        f"seeded {wanted + len(full):,} appointments in {elapsed:.1f} s "
+        f"(chosen day {clinic.chosen:%a %Y-%m-%d}: {len(full):,})"
+    )
     return elapsed
 
 
@@ -355,12 +495,15 @@ def seed_vitals(clinic: Clinic) -> float:
         print(f"{have:,} vital-sign sets already present")
         return 0.0
     if have:
-        raise SystemExit(f"{have:,} vital-sign sets present but fewer than {VITAL_SETS:,}: "
-                         "an earlier seeding stopped half way; delete the bench database")
+        raise SystemExit(
+            f"{have:,} vital-sign sets present but fewer than {VITAL_SETS:,}: "
+            "an earlier seeding stopped half way; delete the bench database"
+        )
     started = time.perf_counter()
     rng = random.Random(SEED + 1)
-    patients = list(Patient.objects.filter(organization=org).order_by("id")
-                    .values_list("id", "birth_date"))
+    patients = list(
+        Patient.objects.filter(organization=org).order_by("id").values_list("id", "birth_date")
+    )
     heavy = patients[:HEAVY_PATIENTS]
     now = clock.now()
     epoch = datetime(2015, 1, 1, tzinfo=ZoneInfo("UTC"))
@@ -380,9 +523,13 @@ def seed_vitals(clinic: Clinic) -> float:
             yield patient_id, taken
 
     def observations(vital_set: Any) -> list[Any]:
-        common = {"organization_id": org.pk, "created_by_id": clinic.user.pk,
-                  "patient_id": vital_set.patient_id, "vital_signs_id": vital_set.pk,
-                  "effective_at": vital_set.taken_at}
+        common = {
+            "organization_id": org.pk,
+            "created_by_id": clinic.user.pk,
+            "patient_id": vital_set.patient_id,
+            "vital_signs_id": vital_set.pk,
+            "effective_at": vital_set.taken_at,
+        }
         systolic = rng.randint(100, 165)
         values = [
             ("heart_rate", Decimal(rng.randint(55, 100))),
@@ -393,12 +540,24 @@ def seed_vitals(clinic: Clinic) -> float:
             ("weight", Decimal(f"{rng.uniform(50, 115):.1f}")),
             ("pain", Decimal(rng.choice([0, 0, 0, 1, 2, 3, 5]))),
         ]
-        rows = [Observation(code=rules.BP_PANEL_LOINC, name="blood_pressure",
-                            value=Decimal(systolic), value2=Decimal(int(systolic * 0.63)),
-                            unit="mm[Hg]", flag="high" if systolic >= 140 else "normal",
-                            flag2="normal", **common)]
-        rows += [Observation(code=kinds[name].loinc, name=name, value=value,
-                             unit=kinds[name].unit, **common) for name, value in values]
+        rows = [
+            Observation(
+                code=rules.BP_PANEL_LOINC,
+                name="blood_pressure",
+                value=Decimal(systolic),
+                value2=Decimal(int(systolic * 0.63)),
+                unit="mm[Hg]",
+                flag="high" if systolic >= 140 else "normal",
+                flag2="normal",
+                **common,
+            )
+        ]
+        rows += [
+            Observation(
+                code=kinds[name].loinc, name=name, value=value, unit=kinds[name].unit, **common
+            )
+            for name, value in values
+        ]
         return rows
 
     stream = sets()
@@ -406,27 +565,45 @@ def seed_vitals(clinic: Clinic) -> float:
     done = 0
     while chunk := list(itertools.islice(stream, per_batch)):
         with transaction.atomic():
-            created = VitalSigns.objects.bulk_create([
-                VitalSigns(organization_id=org.pk, created_by_id=clinic.user.pk,
-                           patient_id=patient_id, taken_at=taken, taken_by_id=clinic.user.pk,
-                           bp_position="sitting", bp_arm="left", bp_cuff_size="adult",
-                           temperature_route="oral", units=units)
-                for patient_id, taken in chunk])
+            created = VitalSigns.objects.bulk_create(
+                [
+                    VitalSigns(
+                        organization_id=org.pk,
+                        created_by_id=clinic.user.pk,
+                        patient_id=patient_id,
+                        taken_at=taken,
+                        taken_by_id=clinic.user.pk,
+                        bp_position="sitting",
+                        bp_arm="left",
+                        bp_cuff_size="adult",
+                        temperature_route="oral",
+                        units=units,
+                    )
+                    for patient_id, taken in chunk
+                ]
+            )
             Observation.objects.bulk_create(
-                [row for vital_set in created for row in observations(vital_set)])
+                [row for vital_set in created for row in observations(vital_set)]
+            )
         done += len(chunk)
         if done % 25_000 < per_batch:
-            print(f"  {done:,}/{VITAL_SETS:,} vital-sign sets, {done * OBS_PER_SET:,} "
-                  f"observations ({time.perf_counter() - started:.0f} s)", flush=True)
+            print(
+                f"  {done:,}/{VITAL_SETS:,} vital-sign sets, {done * OBS_PER_SET:,} "
+                f"observations ({time.perf_counter() - started:.0f} s)",
+                flush=True,
+            )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     elapsed = time.perf_counter() - started
-    print(f"seeded {VITAL_SETS:,} vital-sign sets ({VITAL_SETS * OBS_PER_SET:,} observations) "
-          f"in {elapsed:.1f} s")
+    print(
+        f"seeded {VITAL_SETS:,} vital-sign sets ({VITAL_SETS * OBS_PER_SET:,} observations) "
+        f"in {elapsed:.1f} s"
+    )
     return elapsed
 
 
 # --- measuring ------------------------------------------------------------------------------
+
 
 @dataclass
 class Operation:
@@ -435,8 +612,9 @@ class Operation:
     run: Callable[[int], None]
 
 
-def free_cells(clinic: Clinic, first: date, last: date, count: int,
-               rng: random.Random) -> list[tuple[Any, datetime]]:
+def free_cells(
+    clinic: Clinic, first: date, last: date, count: int, rng: random.Random
+) -> list[tuple[Any, datetime]]:
     """Free 20-minute cells (provider, start) between two dates, away from the chosen day, in
     random order: each timed booking goes into a different one so that it can succeed."""
     from carebench.scheduling.models import ACTIVE_STATUSES, Appointment
@@ -446,8 +624,8 @@ def free_cells(clinic: Clinic, first: date, last: date, count: int,
     end = datetime.combine(last + timedelta(days=1), dtime(0), tzinfo=zone)
     busy: dict[int, list[tuple[datetime, datetime]]] = {}
     for provider_id, start, finish in Appointment.objects.filter(
-            organization=clinic.org, start__lt=end, end__gt=begin,
-            status__in=ACTIVE_STATUSES).values_list("provider_id", "start", "end"):
+        organization=clinic.org, start__lt=end, end__gt=begin, status__in=ACTIVE_STATUSES
+    ).values_list("provider_id", "start", "end"):
         busy.setdefault(provider_id, []).append((start, finish))
     found = []
     for day in weekdays(first, last):
@@ -466,8 +644,9 @@ def free_cells(clinic: Clinic, first: date, last: date, count: int,
     return found[:count]
 
 
-def build_operations(clinic: Clinic, args: argparse.Namespace,
-                     conflicts: dict[str, int]) -> list[Operation]:
+def build_operations(
+    clinic: Clinic, args: argparse.Namespace, conflicts: dict[str, int]
+) -> list[Operation]:
     from django.test import Client
     from django.urls import NoReverseMatch, reverse
 
@@ -486,8 +665,11 @@ def build_operations(clinic: Clinic, args: argparse.Namespace,
     actor = Actor(user=user, organization=org, client_address="127.0.0.1", channel="web")
     today = clock.today(facility.time_zone)
     adult_cutoff = today - timedelta(days=19 * 365)
-    adults = list(Patient.objects.filter(organization=org, birth_date__lte=adult_cutoff,
-                                         voided_at__isnull=True).order_by("?")[:2000])
+    adults = list(
+        Patient.objects.filter(
+            organization=org, birth_date__lte=adult_cutoff, voided_at__isnull=True
+        ).order_by("?")[:2000]
+    )
     per_op = args.queries + args.warmup + 60  # + the profiling passes
     follow_up, new_patient = clinic.types["Follow-up"], clinic.types["New patient"]
 
@@ -504,8 +686,9 @@ def build_operations(clinic: Clinic, args: argparse.Namespace,
 
     def expect(response: Any, status: int, what: str) -> None:
         if response.status_code != status:
-            raise SystemExit(f"{what}: HTTP {response.status_code} (wanted {status}); "
-                             "is the page working?")
+            raise SystemExit(
+                f"{what}: HTTP {response.status_code} (wanted {status}); is the page working?"
+            )
 
     ops: list[Operation] = []
 
@@ -514,21 +697,37 @@ def build_operations(clinic: Clinic, args: argparse.Namespace,
     if day_url:
         day_client = client()
         query = {"facility": facility.pk, "date": clinic.chosen.isoformat()}
-        ops.append(Operation(f"day view page {day_url} (40 providers, 1,000 visits)",
-                             DAY_TARGET_MS, lambda i: expect(day_client.get(day_url, query), 200,
-                                                             "day view")))
-    ops.append(Operation("day view (selector only: day_view)"
-                         if not day_url else "  day_view selector alone", DAY_TARGET_MS,
-                         lambda i: selectors.day_view(org, facility, clinic.chosen)))
+        ops.append(
+            Operation(
+                f"day view page {day_url} (40 providers, 1,000 visits)",
+                DAY_TARGET_MS,
+                lambda i: expect(day_client.get(day_url, query), 200, "day view"),
+            )
+        )
+    ops.append(
+        Operation(
+            "day view (selector only: day_view)" if not day_url else "  day_view selector alone",
+            DAY_TARGET_MS,
+            lambda i: selectors.day_view(org, facility, clinic.chosen),
+        )
+    )
 
     # Next open slots over 30 days across the 40 providers.
     def slots(i: int) -> None:
         first = today + timedelta(days=1 + i % 10)
         kind = follow_up if i % 2 else new_patient
-        selectors.next_open_slots(org, kind, date_from=first, date_to=first + timedelta(days=30),
-                                  facility=facility, limit=20)
-    ops.append(Operation("next open slots, 40 providers x 30 days (selector)", SLOTS_TARGET_MS,
-                         slots))
+        selectors.next_open_slots(
+            org,
+            kind,
+            date_from=first,
+            date_to=first + timedelta(days=30),
+            facility=facility,
+            limit=20,
+        )
+
+    ops.append(
+        Operation("next open slots, 40 providers x 30 days (selector)", SLOTS_TARGET_MS, slots)
+    )
     slots_url = url("scheduling:slots")
     if slots_url:
         slots_client = client()
@@ -536,33 +735,67 @@ def build_operations(clinic: Clinic, args: argparse.Namespace,
         def slots_page(i: int) -> None:
             first = today + timedelta(days=1 + i % 10)
             kind = follow_up if i % 2 else new_patient
-            expect(slots_client.get(slots_url, {"appointment_type": kind.pk,
-                                                "facility": facility.pk,
-                                                "date": first.isoformat()},
-                                    HTTP_HX_REQUEST="true"), 200, "slots partial")
-        ops.append(Operation(f"open slots partial {slots_url} (page: 14 days, 24 slots)",
-                             SLOTS_TARGET_MS, slots_page))
+            expect(
+                slots_client.get(
+                    slots_url,
+                    {
+                        "appointment_type": kind.pk,
+                        "facility": facility.pk,
+                        "date": first.isoformat(),
+                    },
+                    HTTP_HX_REQUEST="true",
+                ),
+                200,
+                "slots partial",
+            )
+
+        ops.append(
+            Operation(
+                f"open slots partial {slots_url} (page: 14 days, 24 slots)",
+                SLOTS_TARGET_MS,
+                slots_page,
+            )
+        )
 
     # Saving a full set of vitals (9 observations with the computed BMI), varying patients.
     def entry(i: int) -> VitalsEntry:
         systolic = 108 + i % 40
         return VitalsEntry(
-            systolic=Decimal(systolic), diastolic=Decimal(64 + i % 20), bp_position="sitting",
-            bp_arm="left", bp_cuff_size="adult", heart_rate=Decimal(60 + i % 30),
-            respiratory_rate=Decimal(14 + i % 5), temperature=Decimal("98.4"),
-            temperature_unit="F", temperature_route="oral", spo2=Decimal(95 + i % 5),
-            height=Decimal(160 + i % 25), height_unit="cm", weight=Decimal(140 + i % 80),
-            weight_unit="lb", pain=i % 4)
+            systolic=Decimal(systolic),
+            diastolic=Decimal(64 + i % 20),
+            bp_position="sitting",
+            bp_arm="left",
+            bp_cuff_size="adult",
+            heart_rate=Decimal(60 + i % 30),
+            respiratory_rate=Decimal(14 + i % 5),
+            temperature=Decimal("98.4"),
+            temperature_unit="F",
+            temperature_route="oral",
+            spo2=Decimal(95 + i % 5),
+            height=Decimal(160 + i % 25),
+            height_unit="cm",
+            weight=Decimal(140 + i % 80),
+            weight_unit="lb",
+            pain=i % 4,
+        )
 
     vitals_counter = itertools.count()
-    ops.append(Operation("save vitals: record_vitals (service, full set)", VITALS_TARGET_MS,
-                         lambda i: enc_services.record_vitals(
-                             actor=actor, patient=adults[next(vitals_counter) % len(adults)],
-                             entry=entry(i))))
+    ops.append(
+        Operation(
+            "save vitals: record_vitals (service, full set)",
+            VITALS_TARGET_MS,
+            lambda i: enc_services.record_vitals(
+                actor=actor, patient=adults[next(vitals_counter) % len(adults)], entry=entry(i)
+            ),
+        )
+    )
     if url("encounters:record_vitals", 1):
-        visits = list(Encounter.objects.filter(organization=org, appointment__isnull=True,
-                                               status=Encounter.Status.IN_PROGRESS)[:200])
-        for patient in adults[len(visits):200]:  # walk-in visits to post vitals to (untimed)
+        visits = list(
+            Encounter.objects.filter(
+                organization=org, appointment__isnull=True, status=Encounter.Status.IN_PROGRESS
+            )[:200]
+        )
+        for patient in adults[len(visits) : 200]:  # walk-in visits to post vitals to (untimed)
             visits.append(enc_services.open_walk_in(actor=actor, patient=patient))
         vitals_client = client()
         post_counter = itertools.count()
@@ -570,32 +803,57 @@ def build_operations(clinic: Clinic, args: argparse.Namespace,
         def vitals_page(i: int) -> None:
             visit = visits[next(post_counter) % len(visits)]
             e = entry(i)
-            data = {"systolic": e.systolic, "diastolic": e.diastolic, "bp_position": "sitting",
-                    "bp_arm": "left", "bp_cuff_size": "adult", "heart_rate": e.heart_rate,
-                    "respiratory_rate": e.respiratory_rate, "temperature": e.temperature,
-                    "temperature_unit": "F", "temperature_route": "oral", "spo2": e.spo2,
-                    "height": e.height, "weight": e.weight, "weight_unit": "lb",
-                    "pain": e.pain}
-            expect(vitals_client.post(reverse("encounters:record_vitals", args=[visit.pk]),
-                                      data), 302, "save vitals page")
-        ops.append(Operation("save vitals page POST /visits/<id>/vitals/", VITALS_TARGET_MS,
-                             vitals_page))
+            data = {
+                "systolic": e.systolic,
+                "diastolic": e.diastolic,
+                "bp_position": "sitting",
+                "bp_arm": "left",
+                "bp_cuff_size": "adult",
+                "heart_rate": e.heart_rate,
+                "respiratory_rate": e.respiratory_rate,
+                "temperature": e.temperature,
+                "temperature_unit": "F",
+                "temperature_route": "oral",
+                "spo2": e.spo2,
+                "height": e.height,
+                "weight": e.weight,
+                "weight_unit": "lb",
+                "pain": e.pain,
+            }
+            expect(
+                vitals_client.post(reverse("encounters:record_vitals", args=[visit.pk]), data),
+                302,
+                "save vitals page",
+            )
+
+        ops.append(
+            Operation("save vitals page POST /visits/<id>/vitals/", VITALS_TARGET_MS, vitals_page)
+        )
 
     # Booking into free cells 3 to 12 weeks ahead (never the chosen day).
-    cells = free_cells(clinic, today + timedelta(days=21), today + timedelta(days=84),
-                       2 * per_op, rng)
+    cells = free_cells(
+        clinic, today + timedelta(days=21), today + timedelta(days=84), 2 * per_op, rng
+    )
     book_counter = itertools.count()
 
     def book(i: int) -> None:
         n = next(book_counter)
         provider, start = cells[n]
         try:
-            services.book_appointment(actor=actor, request=services.BookingRequest(
-                patient=adults[(n * 7) % len(adults)], provider=provider,
-                appointment_type=follow_up, start=start, facility=facility,
-                reason="Medication refill"))
+            services.book_appointment(
+                actor=actor,
+                request=services.BookingRequest(
+                    patient=adults[(n * 7) % len(adults)],
+                    provider=provider,
+                    appointment_type=follow_up,
+                    start=start,
+                    facility=facility,
+                    reason="Medication refill",
+                ),
+            )
         except services.BookingConflict:
             conflicts["book_appointment"] = conflicts.get("book_appointment", 0) + 1
+
     ops.append(Operation("book: book_appointment (service, free slot)", BOOK_TARGET_MS, book))
     book_url = url("scheduling:book")
     if book_url:
@@ -604,15 +862,23 @@ def build_operations(clinic: Clinic, args: argparse.Namespace,
         def book_page(i: int) -> None:
             n = next(book_counter)
             provider, start = cells[n]
-            response = book_client.post(book_url, {
-                "patient": adults[(n * 7) % len(adults)].pk,
-                "appointment_type": follow_up.pk, "facility": facility.pk,
-                "provider": provider.pk, "date": start.date().isoformat(),
-                "slot": slot_value(provider.pk, start), "reason": "Knee pain"})
+            response = book_client.post(
+                book_url,
+                {
+                    "patient": adults[(n * 7) % len(adults)].pk,
+                    "appointment_type": follow_up.pk,
+                    "facility": facility.pk,
+                    "provider": provider.pk,
+                    "date": start.date().isoformat(),
+                    "slot": slot_value(provider.pk, start),
+                    "reason": "Knee pain",
+                },
+            )
             if response.status_code == 409:
                 conflicts["book page"] = conflicts.get("book page", 0) + 1
             else:
                 expect(response, 302, "book page")
+
         ops.append(Operation(f"book page POST {book_url}", BOOK_TARGET_MS, book_page))
 
     # Flow board of the full day, as at 10:30 that morning (the page shows "today", so the
@@ -625,32 +891,63 @@ def build_operations(clinic: Clinic, args: argparse.Namespace,
 
         def board(i: int) -> None:
             with clock.frozen(board_at):
-                expect(board_client.get(board_url, {"facility": facility.pk}), 200,
-                       "flow board")
-        ops.append(Operation(f"flow board page {board_url} (1,000 visits, clock at 10:30)",
-                             None, board))
+                expect(board_client.get(board_url, {"facility": facility.pk}), 200, "flow board")
+
+        ops.append(
+            Operation(f"flow board page {board_url} (1,000 visits, clock at 10:30)", None, board)
+        )
 
     def board_selector(i: int) -> None:
         with clock.frozen(board_at):
             selectors.flow_board(org, facility, clinic.chosen)
-    ops.append(Operation("flow board (selector)" if not board_url
-                         else "  flow_board selector alone", None, board_selector))
+
+    ops.append(
+        Operation(
+            "flow board (selector)" if not board_url else "  flow_board selector alone",
+            None,
+            board_selector,
+        )
+    )
 
     # Vitals trend for the patients with the most observations.
-    heavy = list(Observation.objects.filter(organization=org, code="85354-9")
-                 .values_list("patient_id", flat=True).order_by("patient_id")
-                 .distinct()[:HEAVY_PATIENTS])
-    names = ["blood_pressure", "heart_rate", "temperature", "respiratory_rate", "spo2",
-             "weight", "height", "pain"]
-    ops.append(Operation("vitals trend: encounters.selectors.trend (600-set patient)", None,
-                         lambda i: enc_selectors.trend(org, heavy[i % len(heavy)],
-                                                       names[i % len(names)])))
+    heavy = list(
+        Observation.objects.filter(organization=org, code="85354-9")
+        .values_list("patient_id", flat=True)
+        .order_by("patient_id")
+        .distinct()[:HEAVY_PATIENTS]
+    )
+    names = [
+        "blood_pressure",
+        "heart_rate",
+        "temperature",
+        "respiratory_rate",
+        "spo2",
+        "weight",
+        "height",
+        "pain",
+    ]
+    ops.append(
+        Operation(
+            "vitals trend: encounters.selectors.trend (600-set patient)",
+            None,
+            lambda i: enc_selectors.trend(org, heavy[i % len(heavy)], names[i % len(names)]),
+        )
+    )
     if url("encounters:vitals_history", 1):
         history_client = client()
-        ops.append(Operation("vitals history page /visits/patients/<id>/vitals/ (600 sets)",
-                             None, lambda i: expect(history_client.get(reverse(
-                                 "encounters:vitals_history", args=[heavy[i % len(heavy)]])),
-                                 200, "vitals history")))
+        ops.append(
+            Operation(
+                "vitals history page /visits/patients/<id>/vitals/ (600 sets)",
+                None,
+                lambda i: expect(
+                    history_client.get(
+                        reverse("encounters:vitals_history", args=[heavy[i % len(heavy)]])
+                    ),
+                    200,
+                    "vitals history",
+                ),
+            )
+        )
     return ops
 
 
@@ -685,7 +982,8 @@ def profile(func: Callable[[int], None], calls: int, start: int) -> str:
     lines = [line for line in out.getvalue().splitlines() if line.strip()]
     text = "\n".join(lines)
     text += "\n  slowest queries of one call:\n" + "\n".join(
-        f"    {float(q['time']) * 1000:.1f} ms  {q['sql'][:300]}" for q in slowest)
+        f"    {float(q['time']) * 1000:.1f} ms  {q['sql'][:300]}" for q in slowest
+    )
     return text
 
 
@@ -727,14 +1025,17 @@ def main() -> None:
     patients = Patient.objects.filter(organization=org).count()
     appointments = Appointment.objects.filter(organization=org).count()
     on_day = Appointment.objects.filter(
-        organization=org, facility=clinic.facility,
+        organization=org,
+        facility=clinic.facility,
         start__gte=datetime.combine(clinic.chosen, dtime(0), tzinfo=clinic.zone),
-        start__lt=datetime.combine(clinic.chosen + timedelta(days=1), dtime(0),
-                                   tzinfo=clinic.zone)).count()
+        start__lt=datetime.combine(clinic.chosen + timedelta(days=1), dtime(0), tzinfo=clinic.zone),
+    ).count()
     observations = Observation.objects.filter(organization=org).count()
-    console.print(f"[bold]{label}[/]: {patients:,} patients, {len(clinic.providers)} providers, "
-                  f"{appointments:,} appointments ({on_day:,} on {clinic.chosen:%a %Y-%m-%d}), "
-                  f"{observations:,} observations; {args.queries} timed calls each")
+    console.print(
+        f"[bold]{label}[/]: {patients:,} patients, {len(clinic.providers)} providers, "
+        f"{appointments:,} appointments ({on_day:,} on {clinic.chosen:%a %Y-%m-%d}), "
+        f"{observations:,} observations; {args.queries} timed calls each"
+    )
 
     conflicts: dict[str, int] = {}
     table = Table(title=f"Schedule and vitals, {label} (server time in process, ms)")
@@ -745,23 +1046,41 @@ def main() -> None:
     for op in build_operations(clinic, args, conflicts):
         timings = measure(op.run, args.queries, args.warmup)
         per_call, sql_ms = count_queries(op.run, 5, args.queries + args.warmup)
-        stats = {"p50": percentile(timings, 50), "p95": percentile(timings, 95),
-                 "p99": percentile(timings, 99), "max": timings[-1]}
+        stats = {
+            "p50": percentile(timings, 50),
+            "p95": percentile(timings, 95),
+            "p99": percentile(timings, 99),
+            "max": timings[-1],
+        }
         passed = op.target is None or stats["p95"] <= op.target
-        table.add_row(op.name, *(f"{stats[k]:.1f}" for k in ("p50", "p95", "p99", "max")),
-                      f"{per_call:.0f}", f"<= {op.target:.0f}" if op.target else "-",
-                      "-" if op.target is None else "[green]yes[/]" if passed else "[red]NO[/]")
+        table.add_row(
+            op.name,
+            *(f"{stats[k]:.1f}" for k in ("p50", "p95", "p99", "max")),
+            f"{per_call:.0f}",
+            f"<= {op.target:.0f}" if op.target else "-",
+            "-" if op.target is None else "[green]yes[/]" if passed else "[red]NO[/]",
+        )
         for key, value in stats.items():
-            results.append({"name": f"{op.name.strip()} {key}", "database": label, "unit": "ms",
-                            "value": round(value, 3),
-                            "target": op.target if key == "p95" else None,
-                            "patients": patients, "appointments": appointments,
-                            "observations": observations, "samples": len(timings),
-                            "mean": round(statistics.fmean(timings), 3),
-                            "queries_per_call": round(per_call, 1),
-                            "sql_ms_per_call": round(sql_ms, 2)})
-        console.print(f"  {op.name.strip()}: p95 {stats['p95']:.1f} ms, {per_call:.0f} queries, "
-                      f"SQL {sql_ms:.1f} ms/call")
+            results.append(
+                {
+                    "name": f"{op.name.strip()} {key}",
+                    "database": label,
+                    "unit": "ms",
+                    "value": round(value, 3),
+                    "target": op.target if key == "p95" else None,
+                    "patients": patients,
+                    "appointments": appointments,
+                    "observations": observations,
+                    "samples": len(timings),
+                    "mean": round(statistics.fmean(timings), 3),
+                    "queries_per_call": round(per_call, 1),
+                    "sql_ms_per_call": round(sql_ms, 2),
+                }
+            )
+        console.print(
+            f"  {op.name.strip()}: p95 {stats['p95']:.1f} ms, {per_call:.0f} queries, "
+            f"SQL {sql_ms:.1f} ms/call"
+        )
         if not passed:
             misses.append((op, profile(op.run, 40, args.queries + args.warmup + 10)))
     console.print(table)
