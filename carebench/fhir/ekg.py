@@ -419,3 +419,40 @@ def search_reports(
         detail={"params": used, "total": total, "ids": [row.pk for row in rows]},
     )
     return resource_response(bundle)
+
+
+def search_measurements(
+    request: HttpRequest, paging: Paging, patient: str, used: list[tuple[str, str]]
+) -> HttpResponse:
+    """`GET /Observation?patient=..&category=procedure`: the patient's EKG measurements.
+
+    Called from the Observation search (which serves vital signs by default). Each of the
+    patient's EKGs gives one Observation per measurement; they are paged here in Python, since a
+    patient has few EKGs.
+    """
+    actor = authorize(request, PERMISSION)
+    patient_id = parse_reference_id(patient, "Patient", "patient")
+    rows = list(
+        _queryset(actor)
+        .filter(patient_id=patient_id, voided_at__isnull=True, patient__voided_at__isnull=True)
+        .order_by("-acquired_at", "pk")
+    )
+    found = [(row, part) for row in rows for part in PARTS if measurement(row, part) is not None]
+    shown = found[paging.start : paging.start + paging.size] if paging.size else []
+    bundle = searchset(
+        request,
+        "Observation",
+        shown,
+        len(found),
+        paging,
+        lambda item: measurement(item[0], item[1]) or {},
+        used,
+    )
+    audit.record_for_actor(
+        actor,
+        action=Action.SEARCH,
+        patient_id=patient_id,
+        resource_type="EkgRecording",
+        detail={"params": used, "total": len(found)},
+    )
+    return resource_response(bundle)

@@ -196,6 +196,13 @@ def read_observation(request: HttpRequest, observation_id: str) -> HttpResponse:
 def search_observations(
     request: HttpRequest, paging: Query[Paging], params: Query[ObservationSearch]
 ) -> HttpResponse:
+    categories = {t.code for value in params.category for t in map(parse_token, value.split(","))}
+    if "procedure" in categories and VITAL_SIGNS not in categories:
+        from .ekg import search_measurements  # EKG measurements live with the EKG module
+        from .search import check_params
+
+        used = check_params(request, SEARCH_PARAMS)
+        return search_measurements(request, paging, params.patient, used)
     actor = authorize(request, "encounters.view_observation")
     condition = Q()
     for value in params.category:

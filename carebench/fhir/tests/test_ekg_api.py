@@ -172,3 +172,23 @@ def test_metadata_lists_diagnostic_report(anonymous):
     body = anonymous.get("/fhir/metadata").json()
     types = {r["type"] for r in body["rest"][0]["resource"]}
     assert "DiagnosticReport" in types
+
+
+def test_observation_search_by_patient_finds_ekg_measurements(fhir, mat, patient, ekg):
+    other = make_patient(mat, family_name="Elsewhere")
+    services.attach_ekg(
+        actor=actor_for(mat), patient=other, filename="b.csv", data=synthetic_csv(seed=7)
+    )
+    response = fhir.get(
+        "/fhir/Observation", {"patient": f"Patient/{patient.pk}", "category": "procedure"}
+    )
+    assert response.status_code == 200
+    bundle = response.json()
+    Bundle.model_validate(bundle)
+    ids = [e["resource"]["id"] for e in bundle["entry"]]
+    assert ids and all(i.startswith(f"ekg-{ekg.pk}-") for i in ids)
+    assert bundle["total"] == len(ids)
+    for entry in bundle["entry"]:
+        Observation.model_validate(entry["resource"])
+    vitals = fhir.get("/fhir/Observation", {"patient": patient.pk}).json()
+    assert all(not e["resource"]["id"].startswith("ekg-") for e in vitals.get("entry", []))
