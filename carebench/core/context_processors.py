@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 
 def workstation(request: HttpRequest) -> dict[str, Any]:
@@ -13,5 +14,6 @@ def workstation(request: HttpRequest) -> dict[str, Any]:
         return {}
     return {
         "organization": getattr(request, "organization", None),
-        "user_roles": user.role_names,
+        # lazy: an htmx partial that never shows the roles costs no query
+        "user_roles": SimpleLazyObject(lambda: user.role_names),
     }

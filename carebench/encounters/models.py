@@ -106,7 +106,12 @@ class VitalSigns(Voidable):
         ordering = ["-taken_at"]
         verbose_name_plural = "vital signs"
         permissions = [("void_vitalsigns", "Can void vital signs entered in error")]
-        indexes = [models.Index(fields=["patient", "taken_at"], name="vitals_patient_taken")]
+        indexes = [
+            models.Index(fields=["patient", "taken_at"], name="vitals_patient_taken"),
+            # the visit page's prefetch; most sets belong to a visit, but those that do not
+            # (history, walk-in vitals) share one NULL, which can make a planner skip the FK index
+            models.Index(fields=["encounter", "taken_at"], name="vitals_encounter_taken"),
+        ]
 
     def __str__(self) -> str:
         return f"Vitals {self.pk} at {self.taken_at:%Y-%m-%d %H:%M}"

@@ -210,16 +210,27 @@ def next_open_slots(
     duration = timedelta(minutes=appointment_type.duration_minutes)
     not_before = max(clock.now(), range_start)
     found: list[OpenSlot] = []
-    for provider_id, provider_rules in rules.items():
-        free = av.free_intervals(provider_rules, busy[provider_id], date_from, date_to)
-        for count, (start, end) in enumerate(av.slots(free, duration, not_before=not_before), 1):
-            if start >= range_end:
-                break
-            found.append(OpenSlot(by_id[provider_id], start, end))
-            if count >= limit:
-                break
+    # A few days at a time, earliest first: the next open slots are usually in the first days,
+    # and once a whole chunk has given `limit` slots no later day can beat them.
+    day = max(date_from, not_before.astimezone(ZoneInfo(zone)).date())
+    while day <= date_to and len(found) < limit:
+        last = min(day + timedelta(days=SLOT_CHUNK_DAYS - 1), date_to)
+        for provider_id, provider_rules in rules.items():
+            free = av.free_intervals(provider_rules, busy[provider_id], day, last)
+            for count, (start, end) in enumerate(
+                av.slots(free, duration, not_before=not_before), 1
+            ):
+                if start >= range_end:
+                    break
+                found.append(OpenSlot(by_id[provider_id], start, end))
+                if count >= limit:
+                    break
+        day = last + timedelta(days=1)
     found.sort(key=lambda s: (s.start, s.provider.family_name))
     return found[:limit]
+
+
+SLOT_CHUNK_DAYS = 3
 
 
 @dataclass

@@ -154,7 +154,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "carebench.accounts.backends.OrganizationModelBackend",
 ]
 
 # Lock-out: 5 failures for one username lock it for 15 minutes, whether the user exists or not.
