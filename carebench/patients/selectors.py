@@ -9,6 +9,7 @@ from typing import cast
 
 from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.functions import Collate
 
 from carebench.core.models import Organization
 
@@ -19,19 +20,39 @@ SEARCH_LIMIT = 25
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y")
 
 
+NAME_KEYS = ("family_key", "given_key", "preferred_key")
+
+
+def _on_postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
 def patients_for(organization: Organization | int) -> QuerySet[Patient]:
-    return Patient.objects.for_org(organization).filter(voided_at__isnull=True)
+    qs = Patient.objects.for_org(organization).filter(voided_at__isnull=True)
+    if _on_postgresql():
+        # the name keys in byte order, as the "C"-collated indexes hold them (migration 0005)
+        qs = qs.alias(**{f"{key}_c": Collate(key, "C") for key in NAME_KEYS})
+    return qs
+
+
+def _key(field_name: str) -> str:
+    """The name to filter and sort a search key by on this database."""
+    return f"{field_name}_c" if field_name in NAME_KEYS and _on_postgresql() else field_name
 
 
 def _prefix(field_name: str, prefix: str) -> Q:
-    """`field LIKE 'prefix%'`, written so that each database uses its index.
+    """`field LIKE 'prefix%'`, written so that each database answers it from an index, in
+    index order.
 
-    PostgreSQL uses a text_pattern_ops index for LIKE; SQLite's LIKE is case-insensitive and
-    skips the index, so there the same test is a range on the (lower-case) key.
+    The keys are lower-case ASCII, so a prefix is a range: [prefix, prefix + U+FFFF). SQLite
+    compares bytes; on PostgreSQL the name keys are compared in the "C" collation, which the
+    name indexes are built with, so the range and the ORDER BY both come from the index. Phone
+    keys use LIKE against their text_pattern_ops indexes there.
     """
-    if connection.vendor == "postgresql":
+    if _on_postgresql() and field_name not in NAME_KEYS:
         return Q(**{f"{field_name}__startswith": prefix})
-    return Q(**{f"{field_name}__gte": prefix, f"{field_name}__lt": prefix + "\uffff"})
+    key = _key(field_name)
+    return Q(**{f"{key}__gte": prefix, f"{key}__lt": prefix + "\uffff"})
 
 
 def _parse_date(text: str) -> date | None:
@@ -174,7 +195,8 @@ def search_patients(
     found: dict[int, Patient] = {}
     for name_cond, order in names:
         for digit_cond in digits:
-            rows = base.filter(name_cond & digit_cond).order_by(*order, "birth_date")[:limit]
+            ordering = [_key(name) for name in order]
+            rows = base.filter(name_cond & digit_cond).order_by(*ordering, "birth_date")[:limit]
             for patient in rows:
                 found.setdefault(patient.pk, patient)
             if len(found) >= limit:
