@@ -173,7 +173,7 @@ def next_open_slots(
 ) -> list[OpenSlot]:
     """The earliest open slots for this visit type across the providers, in time order.
 
-    Two queries: the providers' rules, and their appointments in the range.
+    Queries: the providers, their rules, and their booked time for each few days looked at.
     """
     provider_list = (
         providers
@@ -196,17 +196,6 @@ def next_open_slots(
     zone = facility.time_zone if facility else "UTC"
     range_start, _ = _day_bounds(date_from, zone)
     _, range_end = _day_bounds(date_to, zone)
-    busy: dict[int, list[av.Interval]] = {pk: [] for pk in by_id}
-    for provider_id, start, end in (
-        Appointment.objects.filter(
-            overlap_filter(range_start, range_end),
-            provider_id__in=by_id,
-            status__in=ACTIVE_STATUSES,
-        )
-        .exclude(appointment_type__allow_overbook=True)
-        .values_list("provider_id", "start", "end")
-    ):
-        busy[provider_id].append((start, end))
     duration = timedelta(minutes=appointment_type.duration_minutes)
     not_before = max(clock.now(), range_start)
     found: list[OpenSlot] = []
@@ -215,6 +204,7 @@ def next_open_slots(
     day = max(date_from, not_before.astimezone(ZoneInfo(zone)).date())
     while day <= date_to and len(found) < limit:
         last = min(day + timedelta(days=SLOT_CHUNK_DAYS - 1), date_to)
+        busy = _busy(by_id, _day_bounds(day, zone)[0], _day_bounds(last, zone)[1])
         for provider_id, provider_rules in rules.items():
             free = av.free_intervals(provider_rules, busy[provider_id], day, last)
             for count, (start, end) in enumerate(
@@ -231,6 +221,25 @@ def next_open_slots(
 
 
 SLOT_CHUNK_DAYS = 3
+
+
+def _busy(
+    providers: dict[int, Provider], start: datetime, end: datetime
+) -> dict[int, list[av.Interval]]:
+    """The providers' booked time overlapping [start, end) (visits that may overlap others,
+    such as a nurse visit, do not take the provider's time)."""
+    busy: dict[int, list[av.Interval]] = {pk: [] for pk in providers}
+    for provider_id, begins, ends in (
+        Appointment.objects.filter(
+            overlap_filter(start, end),
+            provider_id__in=providers,
+            status__in=ACTIVE_STATUSES,
+        )
+        .exclude(appointment_type__allow_overbook=True)
+        .values_list("provider_id", "start", "end")
+    ):
+        busy[provider_id].append((begins, ends))
+    return busy
 
 
 @dataclass
