@@ -95,3 +95,52 @@ def mat_client(mat: Any) -> Client:
 @pytest.fixture
 def manager_client(manager: Any) -> Client:
     return signed_in(manager)
+
+
+# --- the browser (Playwright driving Debian's chromium) -----------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def page() -> Any:
+    """A chromium page at 1366x768 that fails the test on any script error or CSP violation.
+
+    Skips when chromium is missing, unless CI is set (then it fails: CI installs chromium).
+    """
+    import os
+    from pathlib import Path
+
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but {CHROMIUM} is missing: apt-get install -y chromium")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium); set CI=1 to fail")
+    # Playwright's sync API runs an event loop in this thread; Django's ORM is used outside it.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1366, "height": 768})
+        tab = context.new_page()
+        tab.set_default_timeout(10_000)
+        errors: list[str] = []
+        tab.on(
+            "console",
+            lambda msg: errors.append(f"{tab.url}: {msg.text}") if msg.type == "error" else None,
+        )
+        tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        yield tab
+        context.close()
+        browser.close()
+        # No script errors and no Content-Security-Policy violations on any page.
+        assert not errors, errors

@@ -173,3 +173,16 @@ def make_schedule(user: User, *, npi: str = "1234567893", overbook: bool = False
     return SimpleNamespace(
         actor=actor, facility=facility, provider=provider, room=room, visit=visit
     )
+
+
+def screenshot(page: Any, name: str) -> None:
+    """Save a full-page screenshot to test-artifacts/ at the project root (scrolled to the top,
+    so sticky headers sit in their place)."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    folder = Path(settings.PROJECT_DIR) / "test-artifacts"
+    folder.mkdir(exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)

@@ -6,12 +6,10 @@ the patient on; the board shows the alert; the provider, signed in with their ow
 takes the patient and acknowledges the alert. Screenshots go to test-artifacts/.
 """
 
-import os
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.conf import settings
+from playwright import sync_api
 
 from carebench.core import clock
 from carebench.scheduling import services as sched
@@ -24,60 +22,14 @@ from carebench.testing import (
     make_patient,
     make_schedule,
     next_weekday_at,
+    screenshot,
 )
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM is used outside it.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(settings.PROJECT_DIR) / "test-artifacts"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        pytest.fail(
-            "CI is set but /usr/bin/chromium is missing: apt-get install -y chromium", pytrace=False
-        )
-    pytestmark = pytest.mark.skip(
-        reason="/usr/bin/chromium is not installed (apt-get install -y chromium); "
-        "set CI=1 to make this a failure"
-    )
-
-sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture
-def page():
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        context = browser.new_context(viewport={"width": 1366, "height": 768})
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        errors: list[str] = []
-        page.on(
-            "console",
-            lambda msg: errors.append(f"{page.url}: {msg.text}") if msg.type == "error" else None,
-        )
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        yield page
-        context.close()
-        browser.close()
-        # No script errors and no Content-Security-Policy violations on any page.
-        assert not errors, errors
+pytestmark = pytest.mark.browser
 
 
 def shot(page, name):
-    page.evaluate("window.scrollTo(0, 0)")  # the sticky patient banner in its place
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    screenshot(page, name)
 
 
 def sign_in(page, base, username):
