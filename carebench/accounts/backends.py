@@ -1,11 +1,14 @@
-"""The sign-in backend: Django's, loading the user's organization with the user (one query
-less on every request, since every page needs the organization)."""
+"""The sign-in backend: Django's, with two savings on every request: the user's organization
+is loaded with the user, and the user's permissions (their own and their roles') come in one
+query instead of two."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Permission
+from django.db.models import Q
 
 
 class OrganizationModelBackend(ModelBackend):
@@ -14,3 +17,18 @@ class OrganizationModelBackend(ModelBackend):
 
         user = User.objects.select_related("organization").filter(pk=user_id).first()
         return user if user is not None and self.user_can_authenticate(user) else None
+
+    def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        if not hasattr(user_obj, "_perm_cache"):
+            perms = Permission.objects.all()
+            if not user_obj.is_superuser:
+                perms = perms.filter(Q(user=user_obj) | Q(group__user=user_obj))
+            user_obj._perm_cache = {
+                f"{app}.{codename}"
+                for app, codename in perms.values_list(
+                    "content_type__app_label", "codename"
+                ).distinct()
+            }
+        return user_obj._perm_cache

@@ -26,6 +26,16 @@ ADULT_BANDS: dict[str, tuple[float, float]] = {
 }
 
 
+def get_visit(organization: Organization | int, encounter_id: int) -> Encounter:
+    """The encounter with its patient and appointment only: what a write needs (one query).
+    `get_encounter` brings the whole page's lists."""
+    return (
+        Encounter.objects.for_org(organization)
+        .select_related("patient", "appointment", "provider", "facility")
+        .get(pk=encounter_id)
+    )
+
+
 def get_encounter(organization: Organization | int, encounter_id: int) -> Encounter:
     return (
         Encounter.objects.for_org(organization)

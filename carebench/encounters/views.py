@@ -145,6 +145,14 @@ def _encounter(request: HttpRequest, pk: int) -> Encounter:
         raise Http404("no such visit") from None
 
 
+def _visit(request: HttpRequest, pk: int) -> Encounter:
+    """The encounter for a write (no page lists); a refused write re-renders with `_encounter`."""
+    try:
+        return selectors.get_visit(request.organization, pk)  # type: ignore[attr-defined]
+    except Encounter.DoesNotExist:
+        raise Http404("no such visit") from None
+
+
 def _chart(request: HttpRequest, patient_id: int) -> Patient:
     try:
         return patient_selectors.get_chart(request.organization, patient_id)  # type: ignore
@@ -228,7 +236,7 @@ def encounter(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @require_perms("encounters.change_encounter", "patients.view_patient")
 def chief_complaint(request: HttpRequest, pk: int) -> HttpResponse:
-    visit = _encounter(request, pk)
+    visit = _visit(request, pk)
     form = ChiefComplaintForm(request.POST)
     if form.is_valid():
         try:
@@ -242,14 +250,14 @@ def chief_complaint(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Chief complaint saved.")
             return _back(visit, "complaint")
-    return _encounter_page(request, visit, status=INVALID, complaint=form)
+    return _encounter_page(request, _encounter(request, pk), status=INVALID, complaint=form)
 
 
 @require_POST
 @require_perms("encounters.add_roomingitem", "patients.view_patient")
 def rooming_item(request: HttpRequest, pk: int, item: str) -> HttpResponse:
     """Check off a rooming item; the PHQ-2 and fall-risk screens carry their answers."""
-    visit = _encounter(request, pk)
+    visit = _visit(request, pk)
     if item not in RoomingItem.Item.values or item == RoomingItem.Item.VITALS:
         raise Http404("no such checklist item")
     score: int | None = None
@@ -277,20 +285,20 @@ def rooming_item(request: HttpRequest, pk: int, item: str) -> HttpResponse:
                 messages.error(
                     request, "; ".join(m for ms in exc.message_dict.values() for m in ms)
                 )
-                return _encounter_page(request, visit, status=INVALID)
+                return _encounter_page(request, _encounter(request, pk), status=INVALID)
             apply_service_errors(form, exc)
         else:
             label = RoomingItem.Item(item).label
             messages.success(request, f"{label}: done{f' ({done.result})' if done.result else ''}.")
             return _back(visit, "checklist")
-    return _encounter_page(request, visit, status=INVALID, **{item: form})
+    return _encounter_page(request, _encounter(request, pk), status=INVALID, **{item: form})
 
 
 @require_POST
 @require_perms("encounters.add_vitalsigns", "patients.view_patient")
 def record_vitals(request: HttpRequest, pk: int) -> HttpResponse:
     """Save a set of vitals: impossible values are refused on their fields (422)."""
-    visit = _encounter(request, pk)
+    visit = _visit(request, pk)
     infant = _age_months(visit.patient) < HEAD_CIRCUMFERENCE_MONTHS
     form = VitalsForm(request.POST, head_circumference=infant)
     if form.is_valid():
@@ -314,14 +322,14 @@ def record_vitals(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, "Vital signs saved.")
             return _back(visit, "vitals")
-    return _encounter_page(request, visit, status=INVALID, vitals=form)
+    return _encounter_page(request, _encounter(request, pk), status=INVALID, vitals=form)
 
 
 @require_POST
 @require_perms("scheduling.change_appointment", "encounters.view_encounter")
 def ready(request: HttpRequest, pk: int) -> HttpResponse:
     """Rooming done: the visit moves to 'ready for provider' on the board."""
-    visit = _encounter(request, pk)
+    visit = _visit(request, pk)
     if visit.appointment is None:
         raise Http404("a walk-in visit has no place on the board")
     try:

@@ -37,3 +37,16 @@ def test_api_token_is_stored_hashed(mat):
     assert services.user_for_token(raw) == mat
     assert not mat.api_tokens.filter(token_hash=raw).exists()
     assert services.user_for_token(raw + "x") is None
+
+
+def test_permissions_come_in_one_query_and_include_direct_grants(mat, django_assert_num_queries):
+    from django.contrib.auth.models import Permission
+
+    from carebench.accounts.models import User
+
+    mat.user_permissions.add(Permission.objects.get(codename="view_auditevent"))
+    user = User.objects.get(pk=mat.pk)
+    with django_assert_num_queries(1):
+        assert user.has_perm("patients.add_allergy")  # from the role
+        assert user.has_perm("audit.view_auditevent")  # granted to the user
+        assert not user.has_perm("accounts.add_user")
