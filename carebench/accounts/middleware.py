@@ -25,7 +25,7 @@ PUBLIC_PREFIXES = ("/fhir/", "/static/", "/healthz")
 MFA_EXEMPT_PREFIXES = ("/account/", "/static/", "/healthz", "/fhir/")
 # How often activity is written to the session (the idle time-out is exact to this much).
 TOUCH_EVERY_SECONDS = 60
-MFA_DEVICE_KEY = "carebench_has_mfa_device"
+MFA_STEP_KEY = "carebench_mfa_step"
 
 
 class LoginRequiredMiddleware(DjangoLoginRequired):
@@ -94,14 +94,19 @@ class MFARequiredMiddleware:
             and not user.is_verified()
             and not request.path.startswith(MFA_EXEMPT_PREFIXES)
         ):
-            has_device = request.session.get(MFA_DEVICE_KEY)
-            if has_device is None:
+            # What this session must do for its second factor, decided once per session (a
+            # role change takes effect at the next sign-in; privilege changes are audited).
+            step = request.session.get(MFA_STEP_KEY)
+            if step is None:
                 from django_otp import user_has_device
 
-                has_device = user_has_device(user)
-                request.session[MFA_DEVICE_KEY] = has_device
-            if has_device:
+                if user_has_device(user):
+                    step = "verify"
+                else:
+                    step = "setup" if user.mfa_required else "none"
+                request.session[MFA_STEP_KEY] = step
+            if step == "verify":
                 return redirect("accounts:mfa_verify")
-            if user.mfa_required:
+            if step == "setup":
                 return redirect("accounts:mfa_setup")
         return self.get_response(request)

@@ -143,7 +143,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
                     resource_id=device.pk,
                 )
             otp_login(request, device)
-            request.session.pop("carebench_has_mfa_device", None)
+            request.session.pop("carebench_mfa_step", None)
             messages.success(request, "Two-step sign-in is set up.")
             return redirect("core:home")
         form.add_error("token", "That code does not match; check the time on your phone and retry.")

@@ -52,7 +52,8 @@ def record(
 ) -> AuditEvent:
     """Append one event to the organization's chain, in the caller's transaction if any."""
     chain = chain_for(organization_id)
-    with transaction.atomic():
+    # No savepoint: an audit event that cannot be written fails the change it records.
+    with transaction.atomic(savepoint=False):
         head = _locked_head(chain)
         fields: dict[str, Any] = {
             "chain": chain,

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from carebench.audit import services as audit
 from carebench.audit.models import Action
@@ -313,22 +314,32 @@ def _check_conflicts(
     active = Appointment.objects.filter(overlap_filter(start, end), status__in=ACTIVE_STATUSES)
     if exclude_id:
         active = active.exclude(pk=exclude_id)
+    clashes = Q(patient=req.patient)
     if not req.appointment_type.allow_overbook:
-        clash = (
-            active.filter(provider=req.provider)
-            .exclude(appointment_type__allow_overbook=True)
-            .first()
-        )
-        if clash:
-            raise BookingConflict(
-                f"{req.provider.display_name} already has an appointment at "
-                f"{clash.start:%Y-%m-%d %H:%M} UTC that overlaps this time",
-                field="start",
-            )
-    clash = active.filter(patient=req.patient).first()
-    if clash:
+        clashes |= Q(provider=req.provider) & Q(appointment_type__allow_overbook=False)
+    # One query for both rules; the provider's clash is reported first.
+    found = list(
+        active.filter(clashes).values_list(
+            "provider_id", "patient_id", "start", "appointment_type__allow_overbook"
+        )[:10]
+    )
+    provider_hits = [
+        when
+        for provider_id, _, when, overbook in found
+        if provider_id == req.provider.pk
+        and not overbook
+        and not req.appointment_type.allow_overbook
+    ]
+    patient_hits = [when for _, patient_id, when, _ in found if patient_id == req.patient.pk]
+    if provider_hits:
         raise BookingConflict(
-            f"the patient already has an appointment at {clash.start:%Y-%m-%d %H:%M} UTC "
+            f"{req.provider.display_name} already has an appointment at "
+            f"{provider_hits[0]:%Y-%m-%d %H:%M} UTC that overlaps this time",
+            field="start",
+        )
+    if patient_hits:
+        raise BookingConflict(
+            f"the patient already has an appointment at {patient_hits[0]:%Y-%m-%d %H:%M} UTC "
             "that overlaps this time",
             field="patient",
         )
