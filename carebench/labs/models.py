@@ -135,6 +135,14 @@ class LabOrder(Voidable):
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     note = models.CharField(max_length=300, blank=True)
+    filler_number = models.CharField(
+        max_length=40, blank=True, help_text="the reference lab's number, from its first result"
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cancel_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-ordered_at"]
@@ -320,3 +328,260 @@ class SpecimenEvent(OrganizationScoped):
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.at:%Y-%m-%d %H:%M}"
+
+
+# --- point-of-care kits, devices and quality control -------------------------------------------
+
+
+class PocDevice(OrganizationScoped):
+    """A point-of-care meter or analyser (glucometer, A1c or haemoglobin analyser)."""
+
+    name = models.CharField(max_length=100, help_text="e.g. Glucometer room 3")
+    model_name = models.CharField("model", max_length=100, blank=True)
+    serial_number = models.CharField(max_length=60)
+    tests = models.ManyToManyField(LabTest, related_name="poc_devices", blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "serial_number"], name="pocdevice_serial_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.serial_number})"
+
+
+class PocKitLot(OrganizationScoped):
+    """One lot of test kits or strips for an in-house test, with its expiry."""
+
+    test = models.ForeignKey(LabTest, on_delete=models.PROTECT, related_name="kit_lots")
+    kit_name = models.CharField(max_length=100)
+    manufacturer = models.CharField(max_length=100, blank=True)
+    lot_number = models.CharField(max_length=40)
+    expires_on = models.DateField()
+    received_on = models.DateField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["test", "expires_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "test", "lot_number"], name="pockitlot_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kit_name} lot {self.lot_number}"
+
+
+class QcRun(OrganizationScoped):
+    """One quality-control run on a kit lot or a device: each control level, pass or fail."""
+
+    test = models.ForeignKey(LabTest, on_delete=models.PROTECT, related_name="qc_runs")
+    kit_lot = models.ForeignKey(
+        PocKitLot, on_delete=models.PROTECT, null=True, blank=True, related_name="qc_runs"
+    )
+    device = models.ForeignKey(
+        PocDevice, on_delete=models.PROTECT, null=True, blank=True, related_name="qc_runs"
+    )
+    run_at = models.DateTimeField()
+    performed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    levels = models.JSONField(
+        default=list, help_text="[{level, expected, observed, passed}] one per control level"
+    )
+    passed = models.BooleanField()
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-run_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kit_lot__isnull=False) | models.Q(device__isnull=False),
+                name="qcrun_on_kit_or_device",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "test", "run_at"], name="qcrun_test_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"QC {self.test_id} at {self.run_at:%Y-%m-%d %H:%M}: {'pass' if self.passed else 'fail'}"
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+class LabResult(Voidable):
+    """One resulted analyte (a point-of-care entry or an OBX of an ORU), with its flag.
+
+    Matched results point at the ordered test (`order_item`) and, when known, the specimen.
+    Corrections are new rows that `replaces` the old one, which is voided.
+    """
+
+    class Flag(models.TextChoices):
+        NORMAL = "N", "Normal"
+        LOW = "L", "Low"
+        HIGH = "H", "High"
+        CRITICAL_LOW = "LL", "Critical low"
+        CRITICAL_HIGH = "HH", "Critical high"
+        ABNORMAL = "A", "Abnormal"
+        CRITICAL = "AA", "Critical abnormal"
+
+    class Status(models.TextChoices):
+        PRELIMINARY = "preliminary", "Preliminary"
+        FINAL = "final", "Final"
+        CORRECTED = "corrected", "Corrected"
+
+    class Source(models.TextChoices):
+        POC = "poc", "Point-of-care entry"
+        INTERFACE = "hl7", "Lab interface (HL7)"
+        MANUAL = "manual", "Transcribed from a paper report"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="lab_results")
+    order = models.ForeignKey(
+        LabOrder, on_delete=models.PROTECT, null=True, blank=True, related_name="results"
+    )
+    order_item = models.ForeignKey(
+        LabOrderItem, on_delete=models.PROTECT, null=True, blank=True, related_name="results"
+    )
+    specimen = models.ForeignKey(
+        Specimen, on_delete=models.PROTECT, null=True, blank=True, related_name="results"
+    )
+    sequence = models.PositiveSmallIntegerField(default=0, help_text="order within the report")
+    code = models.CharField("LOINC or local code", max_length=20)
+    code_system = models.CharField(max_length=10, default="LN", help_text="LN for LOINC")
+    name = models.CharField(max_length=200)
+    value_numeric = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    value_text = models.CharField(max_length=500, blank=True)
+    comparator = models.CharField(max_length=2, blank=True, help_text="<, <=, > or >=")
+    unit = models.CharField(max_length=30, blank=True)
+    reference_low = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    reference_high = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    reference_text = models.CharField(max_length=60, blank=True)
+    flag = models.CharField(max_length=2, choices=Flag.choices, default=Flag.NORMAL)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.FINAL)
+    source = models.CharField(max_length=6, choices=Source.choices)
+    observed_at = models.DateTimeField()
+    performed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    performing_lab = models.CharField(max_length=100, blank=True)
+    kit_lot = models.ForeignKey(
+        PocKitLot, on_delete=models.PROTECT, null=True, blank=True, related_name="results"
+    )
+    device = models.ForeignKey(
+        PocDevice, on_delete=models.PROTECT, null=True, blank=True, related_name="results"
+    )
+    qc_run = models.ForeignKey(
+        QcRun, on_delete=models.PROTECT, null=True, blank=True, related_name="results"
+    )
+    message = models.ForeignKey(
+        "Hl7Message", on_delete=models.PROTECT, null=True, blank=True, related_name="results"
+    )
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["order", "sequence", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(value_numeric__isnull=True, value_text=""),
+                name="labresult_has_value",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["patient", "code", "observed_at"], name="labresult_trend"),
+            models.Index(fields=["organization", "observed_at"], name="labresult_org_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.display_value}"
+
+    @property
+    def display_value(self) -> str:
+        if self.value_numeric is None:
+            return self.value_text
+        number = format(self.value_numeric.normalize(), "f")
+        return f"{self.comparator}{number} {self.unit}".strip()
+
+    @property
+    def is_critical(self) -> bool:
+        return self.flag in {"LL", "HH", "AA"}
+
+    @property
+    def is_abnormal(self) -> bool:
+        return self.flag != "N"
+
+
+class ResultReview(OrganizationScoped):
+    """The provider's sign-off of an order's results (a new review after a corrected result)."""
+
+    order = models.ForeignKey(LabOrder, on_delete=models.PROTECT, related_name="reviews")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField()
+    comment = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-reviewed_at"]
+
+    def __str__(self) -> str:
+        return f"review of {self.order_id} at {self.reviewed_at:%Y-%m-%d %H:%M}"
+
+
+# --- the HL7 v2 interface -----------------------------------------------------------------------
+
+
+class Hl7Message(OrganizationScoped):
+    """One HL7 v2 message in or out: the raw text, what it was about and what became of it."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "in", "Inbound"
+        OUTBOUND = "out", "Outbound"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued to send"
+        SENT = "sent", "Sent"
+        ACCEPTED = "accepted", "Accepted (processed)"
+        UNMATCHED = "unmatched", "Unmatched: waiting for a person"
+        ERROR = "error", "Error"
+        REJECTED = "rejected", "Rejected"
+
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    message_type = models.CharField(max_length=20, help_text="e.g. ORM^O01, ORU^R01")
+    control_id = models.CharField(max_length=40)
+    raw = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices)
+    order = models.ForeignKey(
+        LabOrder, on_delete=models.PROTECT, null=True, blank=True, related_name="hl7_messages"
+    )
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="hl7_messages"
+    )
+    ack_code = models.CharField(max_length=2, blank=True, help_text="AA, AE or AR")
+    error = models.CharField(max_length=500, blank=True)
+    placer_number = models.CharField(max_length=40, blank=True)
+    filler_number = models.CharField(max_length=40, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "direction", "control_id"], name="hl7message_control_id"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "status", "created_at"], name="hl7message_queue"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.message_type} {self.control_id}"
