@@ -37,6 +37,7 @@ check: lint typecheck test
 bench: $(STAMP)
 	$(BIN)/python bench/patient_search.py
 	$(BIN)/python bench/schedule_vitals.py
+	$(BIN)/python bench/lab_labels.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
