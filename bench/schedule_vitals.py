@@ -121,6 +121,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--queries", type=int, default=1000, help="timed calls per operation")
     parser.add_argument("--warmup", type=int, default=30, help="untimed calls per operation")
     parser.add_argument("--seed-only", action="store_true", help="fill the database and stop")
+    parser.add_argument(
+        "--only", default="", help="time only operations whose name contains this (no JSON)"
+    )
     return parser.parse_args()
 
 
@@ -1044,6 +1047,8 @@ def main() -> None:
     results: list[dict[str, Any]] = []
     misses: list[tuple[Operation, str]] = []
     for op in build_operations(clinic, args, conflicts):
+        if args.only and args.only not in op.name:
+            continue
         timings = measure(op.run, args.queries, args.warmup)
         per_call, sql_ms = count_queries(op.run, 5, args.queries + args.warmup)
         stats = {
@@ -1092,6 +1097,8 @@ def main() -> None:
     for op, text in misses:
         console.rule(f"[red]missed[/] {op.name.strip()}")
         console.print(text, markup=False, highlight=False)
+    if args.only:
+        return
     out = ROOT / "bench" / "results" / f"schedule_vitals-{vendor}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")

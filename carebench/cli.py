@@ -18,6 +18,7 @@ COMMANDS = {
     "restore": "carebench_restore",
     "terminology": "carebench_terminology",
     "ekg": "carebench_ekg",
+    "hl7": "carebench_hl7",
     "migrate": "migrate",
     "manage": None,
 }

@@ -70,6 +70,14 @@ LAB_ENTER = _app("labs", "laborder", "add")  # under a standing or verbal order
 LAB_SIGN = _app("labs", "laborder", "sign")  # order as the provider; co-sign
 LAB_COLLECT = _app("labs", "specimen", "add", "change") + _app("labs", "manifest", "add", "change")
 LAB_CATALOG = _app("labs", "labtest", "add", "change")
+LAB_RESULTS = _app("labs", "labresult", "view") + _app("labs", "resultreview", "view")
+LAB_QC_READ = (
+    _app("labs", "qcrun", "view")
+    + _app("labs", "pockitlot", "view")
+    + _app("labs", "pocdevice", "view")
+)
+LAB_POC = _app("labs", "labresult", "add") + _app("labs", "qcrun", "add")  # test and run QC
+LAB_POC_SETUP = _app("labs", "pockitlot", "add", "change") + _app("labs", "pocdevice", "add")
 
 ROOMING = (
     _app("encounters", "encounter", "add", "change")
@@ -91,7 +99,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + EKG_ATTACH
     + LAB_READ
     + LAB_ENTER
-    + LAB_COLLECT,
+    + LAB_COLLECT
+    + LAB_RESULTS
+    + LAB_QC_READ
+    + LAB_POC
+    + LAB_POC_SETUP,
     "frontdesk": PATIENT_READ
     + _crud("patient", "add", "change")
     + _crud("coverage", "add", "change")
@@ -114,7 +126,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + EKG_SIGN
     + LAB_READ
     + LAB_ENTER
-    + LAB_SIGN,
+    + LAB_SIGN
+    + LAB_RESULTS
+    + LAB_QC_READ
+    + LAB_POC,
     "biller": PATIENT_READ
     + _crud("coverage", "add", "change", "void")
     + SCHEDULE_READ
@@ -128,8 +143,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + SCHEDULE_SETUP
     + ENCOUNTER_READ
     + LAB_READ
-    + LAB_CATALOG,
-    "medtech": _crud("patient", "view") + _clinical("view") + _crud("medicationstatement", "add"),
+    + LAB_CATALOG
+    + LAB_RESULTS
+    + LAB_QC_READ
+    + LAB_POC_SETUP,
+    "medtech": _crud("patient", "view")
+    + _clinical("view")
+    + _crud("medicationstatement", "add")
+    + LAB_QC_READ
+    + _app("labs", "qcrun", "add")  # the glucometer's daily controls
+    + _app("labs", "labresult", "view"),
     "admin": PATIENT_READ
     + _crud("patient", "add", "change")
     + _clinical("add", "change", "void")
@@ -147,7 +170,22 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + LAB_ENTER
     + LAB_SIGN
     + LAB_COLLECT
-    + LAB_CATALOG,
+    + LAB_CATALOG
+    + LAB_RESULTS
+    + LAB_QC_READ
+    + LAB_POC
+    + LAB_POC_SETUP,
 }
+
+# The HL7 lab interface page: the message log (read), and matching held results to an order.
+LAB_INTERFACE_READ = _app("labs", "hl7message", "view")
+LAB_INTERFACE_MATCH = _app("labs", "hl7message", "change")
+for _role, _perms in (
+    ("mat", LAB_INTERFACE_READ + LAB_INTERFACE_MATCH),
+    ("provider", LAB_INTERFACE_READ),
+    ("manager", LAB_INTERFACE_READ),
+    ("admin", LAB_INTERFACE_READ + LAB_INTERFACE_MATCH),
+):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] + _perms
 
 ALL_ROLES = list(ROLE_LABELS)

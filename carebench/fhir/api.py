@@ -30,13 +30,16 @@ from . import (
     coverage,
     ekg,
     encounter,
+    lab,
     location,
     medication_statement,
     observation,
     patient,
     practitioner,
     schedule,
+    service_request,
     slot,
+    specimen,
 )
 from .auth import BearerToken, unauthorized
 from .outcome import FHIR_JSON, FhirError, bad_request, outcome_response
@@ -70,8 +73,13 @@ for module in (
     slot,
     appointment,
     encounter,
-    ekg,  # before observation: its /Observation/ekg-<id>-<part> must match first
+    # lab and ekg before observation (and lab before ekg): /Observation/lab-<id>,
+    # /Observation/ekg-<id>-<part> and /DiagnosticReport/lab-<id> must match first
+    lab,
+    ekg,
     observation,
+    service_request,
+    specimen,
 ):
     api.add_router("", module.router)
 

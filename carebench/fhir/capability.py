@@ -27,7 +27,9 @@ from . import (
     practitioner,
     schedule,
     schemas,
+    service_request,
     slot,
+    specimen,
 )
 from .bundle import MAX_COUNT, base_url
 from .outcome import fhir_response
@@ -74,7 +76,9 @@ def capability_statement(base: str) -> dict[str, Any]:
         appointment,
         encounter,
         observation,
-        ekg,
+        ekg,  # DiagnosticReport: EKG and lab reports (lab.py adds to the EKG module's routes)
+        service_request,
+        specimen,
     )
     return {
         "resourceType": "CapabilityStatement",

@@ -24,6 +24,11 @@ LOINC release. EKG Observations are read by id, and found by patient through
 `GET /DiagnosticReport?patient=...&_include=DiagnosticReport:result` (the vitals Observation
 search does not list them). Reads and searches are audited; voided EKGs are 410 Gone and never
 in searches; another organization's are 404; the `ekg.view_ekgrecording` permission is needed.
+
+`GET /DiagnosticReport` also finds lab reports (lab.py, ids `lab-<order id>`): `category=EC`
+asks for EKGs only, `category=LAB` for lab reports only, and without a category both come, EKGs
+first (each kind only when the user's roles allow it). `subject` may name the patient instead
+of `patient`; `date` is the day an EKG was acquired.
 """
 
 from __future__ import annotations
@@ -47,18 +52,28 @@ from carebench.ekg.recording import Recording, RecordingError
 from carebench.scheduling.models import Provider
 
 from . import datatypes as dt
-from . import schemas
+from . import lab, lab_common, schemas
 from .auth import authorize
-from .bundle import Paging, base_url, page_of, searchset
+from .bundle import Paging, searchset
 from .outcome import FhirError, gone, not_found, resource_response
 from .search import check_params, parse_reference_id, parse_token
 
 RESOURCE = "DiagnosticReport"
 PROFILE = "http://hl7.org/fhir/StructureDefinition/DiagnosticReport"
 INTERACTIONS = ["read", "search-type"]
-SEARCH_PARAMS = {"patient": "reference", "code": "token", "status": "token"}
+SEARCH_PARAMS = {
+    "patient": "reference",
+    "subject": "reference",
+    "category": "token",
+    "code": "token",
+    "date": "date",
+    "status": "token",
+}
 INCLUDE = "DiagnosticReport:result"
 PERMISSION = "ekg.view_ekgrecording"
+# DiagnosticReport serves EKGs (this module) and lab reports (lab.py, ids `lab-<order>`).
+KIND_PERMISSIONS = {"ekg": PERMISSION, "lab": lab_common.RESULT_PERMISSION}
+KIND_CATEGORIES = {"ekg": "EC", "lab": lab.REPORT_CATEGORY}
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -118,9 +133,16 @@ router = Router(tags=["DiagnosticReport (EKG)"])
 
 
 class ReportSearch(Schema):
-    patient: str = Field(description="Patient/123 or 123")
-    code: list[str] = Field([], description="LOINC 11524-6 (system|code or code)")
-    status: list[str] = Field([], description="preliminary or final")
+    patient: str | None = Field(None, description="Patient/123 or 123 (patient or subject)")
+    subject: str | None = Field(None, description="Patient/123 (instead of patient)")
+    category: list[str] = Field([], description="EC (EKG) or LAB (v2-0074); none: both")
+    code: list[str] = Field(
+        [], description="LOINC 11524-6 for EKGs; a lab test's LOINC or catalog code"
+    )
+    date: list[str] = Field([], description="day acquired (EKG) or first resulted (lab)")
+    status: list[str] = Field(
+        [], description="preliminary or final; for lab reports also partial, corrected"
+    )
     include: list[str] = Field(
         [], alias="_include", description="DiagnosticReport:result adds the Observations"
     )
@@ -361,13 +383,75 @@ def read_report(request: HttpRequest, report_id: str) -> HttpResponse:
     return resource_response(resource)
 
 
-@router.get("/DiagnosticReport", response=schemas.SEARCH, summary="Search a patient's EKG reports")
+@router.get(
+    "/DiagnosticReport",
+    response=schemas.SEARCH,
+    summary="Search a patient's reports (EKG, and lab reports: see lab.py)",
+)
 def search_reports(
     request: HttpRequest, paging: Query[Paging], params: Query[ReportSearch]
 ) -> HttpResponse:
-    actor = authorize(request, PERMISSION)
     used = check_params(request, {*SEARCH_PARAMS, "_include"})
-    patient_id = parse_reference_id(params.patient, "Patient", "patient")
+    kinds = _report_kinds(params.category)
+    user: Any = getattr(request, "auth", None)
+    candidates = kinds or list(KIND_PERMISSIONS)
+    permitted = [k for k in candidates if user is not None and user.has_perm(KIND_PERMISSIONS[k])]
+    actor = authorize(request, KIND_PERMISSIONS[permitted[0] if permitted else candidates[0]])
+    patient_id = lab_common.patient_id(params.patient, params.subject)
+    querysets: list[Any] = []
+    if "ekg" in kinds and "ekg" in permitted:
+        querysets.append(_ekg_search(actor, patient_id, params))
+    if "lab" in kinds and "lab" in permitted:
+        querysets.append(lab.report_search(actor, patient_id, params))
+    rows, counts = lab.concat_page(querysets, paging)
+    total = sum(counts)
+    bundle = searchset(request, RESOURCE, rows, total, paging, _report_of, used)
+    if INCLUDE in params.include:
+        for row in rows:
+            if isinstance(row, EkgRecording):
+                included = [measurement(row, part) for part in PARTS]
+                included.append(waveform(row, _signal(row)))
+            else:
+                included = list(lab.report_observations(row))
+            resources = [resource for resource in included if resource is not None]
+            bundle.setdefault("entry", []).extend(lab.include_entries(request, resources))
+    for kind, count in zip([k for k in kinds if k in permitted], counts, strict=True):
+        shown = [row.pk for row in rows if isinstance(row, EkgRecording) == (kind == "ekg")]
+        if kind == "ekg":
+            audit.record_for_actor(
+                actor,
+                action=Action.SEARCH,
+                patient_id=patient_id,
+                resource_type="EkgRecording",
+                detail={"params": used, "total": count, "ids": shown},
+            )
+        else:
+            lab_common.audit_search(
+                actor, patient_id=patient_id, model="LabOrder", used=used, total=count, ids=shown
+            )
+    return resource_response(bundle)
+
+
+def _report_kinds(categories: list[str]) -> list[str]:
+    """Which reports a search wants: EKG (category EC), lab (LAB), or both (no category)."""
+    kinds = ["ekg", "lab"]
+    for value in categories:
+        codes = {
+            t.code.upper()
+            for t in map(parse_token, value.split(","))
+            if t.system in (None, V2_0074)
+        }
+        kinds = [k for k in kinds if KIND_CATEGORIES[k] in codes]
+    return kinds
+
+
+def _report_of(row: Any) -> dict[str, Any]:
+    if isinstance(row, EkgRecording):  # the rows carry their file: presentedForm is drawn from it
+        return diagnostic_report(row, _signal(row))
+    return lab.report(row)
+
+
+def _ekg_search(actor: Actor, patient_id: int, params: ReportSearch) -> Any:
     qs = (
         _queryset(actor)
         .filter(patient_id=patient_id, voided_at__isnull=True, patient__voided_at__isnull=True)
@@ -385,40 +469,7 @@ def search_reports(
         if "preliminary" in wanted:
             condition |= ~Q(status=EkgRecording.Status.SIGNED)
         qs = qs.filter(condition)
-    include_results = INCLUDE in params.include
-    rows, total = page_of(qs, paging)  # the rows carry their file: presentedForm is drawn from it
-    bundle = searchset(
-        request,
-        RESOURCE,
-        rows,
-        total,
-        paging,
-        lambda row: diagnostic_report(row, _signal(row)),
-        used,
-    )
-    if include_results:
-        base = base_url(request)
-        for row in rows:
-            included = [measurement(row, part) for part in PARTS]
-            included.append(waveform(row, _signal(row)))
-            for resource in included:
-                if resource is None:
-                    continue
-                bundle.setdefault("entry", []).append(
-                    {
-                        "fullUrl": f"{base}/Observation/{resource['id']}",
-                        "resource": resource,
-                        "search": {"mode": "include"},
-                    }
-                )
-    audit.record_for_actor(
-        actor,
-        action=Action.SEARCH,
-        patient_id=patient_id,
-        resource_type="EkgRecording",
-        detail={"params": used, "total": total, "ids": [row.pk for row in rows]},
-    )
-    return resource_response(bundle)
+    return qs.filter(lab_common.day_filter(actor, "acquired_at", params.date))
 
 
 def search_measurements(

@@ -16,10 +16,14 @@ R4B model does not check). Units: the canonical UCUM ones, and [degF], [lb_av] a
 which are converted. BMI (39156-5) is calculated from height and weight, so it cannot be posted.
 A pulse oximetry may carry the inhaled oxygen flow as a 3151-8 component (L/min).
 
-Search: `patient` is required; `category`, `code` (LOINC, `system|code` or `code`; 8480-6 and
-8462-4 find blood pressures, 2708-6 pulse oximetry) and `date` (the day taken, in the
-organization's time zone). Reads and searches are audited; voided rows are 410 Gone and never
-in searches; another organization's are 404.
+Search: `patient` (or `subject`) is required; `category`, `code` (LOINC, `system|code` or
+`code`; 8480-6 and 8462-4 find blood pressures, 2708-6 pulse oximetry), `date` (the day taken,
+in the organization's time zone) and `status` (vital signs are final). Reads and searches are
+audited; voided rows are 410 Gone and never in searches; another organization's are 404.
+
+`category=procedure` finds EKG measurements instead (ekg.py) and `category=laboratory` lab
+results (lab.py); their Observations have prefixed ids (`ekg-...`, `lab-...`), so a plain number
+is always a vital sign.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from carebench.encounters import vitals as rules
 from carebench.encounters.models import Encounter, Observation
 
 from . import datatypes as dt
-from . import entries, schemas
+from . import entries, lab, lab_common, schemas
 from .appointment import local_date_filter, parse_instant, zone_of
 from .auth import authorize
 from .body import read_resource, request_body_schema
@@ -65,9 +69,20 @@ PROFILES = {
     "39156-5": "us-core-bmi",
     "9843-4": "us-core-head-circumference",
 }
-SUPPORTED_PROFILES = [PROFILE, *(dt.US_CORE + name for name in PROFILES.values())]
+SUPPORTED_PROFILES = [
+    PROFILE,
+    *(dt.US_CORE + name for name in PROFILES.values()),
+    dt.US_CORE + "us-core-observation-lab",  # lab results (lab.py)
+]
 INTERACTIONS = ["read", "search-type", "create"]
-SEARCH_PARAMS = {"patient": "reference", "category": "token", "code": "token", "date": "date"}
+SEARCH_PARAMS = {
+    "patient": "reference",
+    "subject": "reference",
+    "category": "token",
+    "code": "token",
+    "date": "date",
+    "status": "token",
+}
 
 FLAGS = {
     rules.Flag.NORMAL: ("N", "Normal"),
@@ -109,10 +124,14 @@ router = Router(tags=[RESOURCE])
 
 
 class ObservationSearch(Schema):
-    patient: str = Field(description="Patient/123 or 123")
-    category: list[str] = Field([], description="vital-signs (system|code or code)")
+    patient: str | None = Field(None, description="Patient/123 or 123 (patient or subject)")
+    subject: str | None = Field(None, description="Patient/123 (instead of patient)")
+    category: list[str] = Field(
+        [], description="vital-signs, laboratory or procedure (system|code or code)"
+    )
     code: list[str] = Field([], description="LOINC: system|code or code (comma-separated: any)")
     date: list[str] = Field([], description="day taken, with eq/ne/gt/lt/ge/le")
+    status: list[str] = Field([], description="final (vital signs); preliminary, final, corrected")
 
 
 # --- model -> FHIR ------------------------------------------------------------------------------
@@ -197,12 +216,24 @@ def search_observations(
     request: HttpRequest, paging: Query[Paging], params: Query[ObservationSearch]
 ) -> HttpResponse:
     categories = {t.code for value in params.category for t in map(parse_token, value.split(","))}
+    if lab.CATEGORY in categories and not categories & {VITAL_SIGNS, "procedure"}:
+        return lab.search_observations(
+            request,
+            paging,
+            allowed=SEARCH_PARAMS,
+            patient=params.patient,
+            subject=params.subject,
+            code=params.code,
+            date=params.date,
+            status=params.status,
+        )
+    patient = f"Patient/{lab_common.patient_id(params.patient, params.subject)}"
     if "procedure" in categories and VITAL_SIGNS not in categories:
         from .ekg import search_measurements  # EKG measurements live with the EKG module
         from .search import check_params
 
         used = check_params(request, SEARCH_PARAMS)
-        return search_measurements(request, paging, params.patient, used)
+        return search_measurements(request, paging, patient, used)
     actor = authorize(request, "encounters.view_observation")
     condition = Q()
     for value in params.category:
@@ -219,6 +250,9 @@ def search_observations(
             if t.system in (None, LOINC)
         ]
         condition &= Q(code__in=wanted)
+    for value in params.status:  # vital signs are final
+        if "final" not in {t.code for t in map(parse_token, value.split(","))}:
+            condition &= Q(pk__in=[])
     if params.date:
         zone = zone_of(actor.organization)
         for value in params.date:
@@ -228,7 +262,7 @@ def search_observations(
         actor,
         KIND,
         paging,
-        patient=params.patient,
+        patient=patient,
         allowed=SEARCH_PARAMS,
         condition=condition,
     )

@@ -27,7 +27,7 @@ from carebench.core.errors import FieldErrors
 from carebench.patients.models import Patient
 from carebench.terminology.selectors import get_icd10, normalize_icd10
 
-from . import draw
+from . import draw, hl7_services
 from .models import (
     Container,
     LabCounter,
@@ -335,6 +335,8 @@ def place_order(
                 for test in unique_tests
             ]
         )
+        # the ORM^O01 for the reference lab's tests waits in the outbox (none if all are POC)
+        outbound = hl7_services.create_order_message(actor=actor, order=order)
         audit.record_for_actor(
             actor,
             action=Action.CREATE,
@@ -342,6 +344,7 @@ def place_order(
             resource_type="LabOrder",
             resource_id=order.pk,
             detail={
+                "hl7": outbound.control_id if outbound is not None else None,
                 "number": order.number,
                 "tests": [t.code for t in unique_tests],
                 "basis": basis,

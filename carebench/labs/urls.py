@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import hl7_views, poc_views, views
 
 app_name = "labs"
 
@@ -26,4 +26,21 @@ urlpatterns = [
     path("manifests/", views.manifests, name="manifests"),
     path("manifests/<int:pk>/", views.manifest, name="manifest"),
     path("manifests/<int:pk>/pickup/", views.manifest_pickup, name="manifest_pickup"),
+    path("interface/", hl7_views.interface, name="hl7_interface"),
+    path("interface/messages/<int:pk>/", hl7_views.message, name="hl7_message"),
+    path("interface/messages/<int:pk>/match/", hl7_views.resolve, name="hl7_resolve"),
+    path("qc/", poc_views.qc, name="qc"),
+    path("qc/run/", poc_views.qc_run, name="qc_run"),
+    path("qc/kit-lots/", poc_views.add_kit_lot, name="add_kit_lot"),
+    path("qc/kit-lots/<int:pk>/retire/", poc_views.retire_kit_lot, name="retire_kit_lot"),
+    path("qc/devices/", poc_views.add_device, name="add_device"),
+    path("items/<int:pk>/result/", poc_views.poc_entry, name="poc_entry"),
+    path("orders/<int:pk>/review/", poc_views.review, name="review"),
+    path("orders/<int:pk>/cancel/", poc_views.cancel, name="cancel_order"),
+    path("patients/<int:patient_id>/results/", poc_views.patient_results, name="results"),
+    path(
+        "patients/<int:patient_id>/results/recent/",
+        poc_views.recent_results,
+        name="recent_results",
+    ),
 ]

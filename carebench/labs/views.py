@@ -297,8 +297,34 @@ def order(request: HttpRequest, pk: int) -> HttpResponse:
             and user.has_perm("labs.sign_laborder")
             and lab_order.ordering_provider.user_id == user.pk,
             "zone": _zone(request),
+            **_results_context(lab_order, user),
         },
     )
+
+
+def _results_context(lab_order: LabOrder, user: Any) -> dict[str, Any]:
+    """The order page's results part: results by test, reviews, what this user may do."""
+    from . import poc_services, result_selectors
+    from .poc_views import mark_flags
+
+    may_view = user.has_perm("labs.view_labresult")
+    results = mark_flags(result_selectors.order_results(lab_order)) if may_view else []
+    items = list(lab_order.items.all())
+    by_item: dict[int | None, list[Any]] = {}
+    for row in results:
+        by_item.setdefault(row.order_item_id, []).append(row)
+    active = lab_order.status == LabOrder.Status.ACTIVE
+    return {
+        "results_by_test": [(i, by_item.get(i.pk, [])) for i in items if by_item.get(i.pk)]
+        + ([(None, by_item[None])] if None in by_item else []),
+        "results": results,
+        "reviews": result_selectors.order_reviews(lab_order) if may_view else [],
+        "poc_items": {i.pk for i in items if poc_services.definition(i) is not None},
+        "may_enter": user.has_perm("labs.add_labresult")
+        and lab_order.status != LabOrder.Status.CANCELLED,
+        "may_review": bool(results) and user.has_perm("labs.sign_laborder"),
+        "may_cancel": active and not results and user.has_perm("labs.add_laborder"),
+    }
 
 
 @require_GET

@@ -109,6 +109,30 @@ def _lab_world(actor: Any, patient: Any, provider: Any, encounter: Any) -> Simpl
     return SimpleNamespace(order=order, specimen=specimen, manifest=manifest)
 
 
+def _kit_lot(w: SimpleNamespace) -> Any:
+    """A point-of-care kit lot, made the first time a route needs one."""
+    if not hasattr(w, "kit_lot"):
+        from datetime import timedelta
+
+        from carebench.core import clock
+        from carebench.labs import poc_services
+
+        actor = actor_for(w.user)
+        labs.load_catalog_csv(
+            actor=actor,
+            text="code,name,loinc,specimen_type,container,min_volume_ml,fasting,performed\n"
+            "RSTREP,Rapid strep,78012-2,throat swab,swab,0,no,In-house (POC)\n",
+        )
+        w.kit_lot = poc_services.add_kit_lot(
+            actor=actor,
+            test=LabTest.objects.for_org(actor.organization).get(code="RSTREP"),
+            kit_name="Strep A",
+            lot_number="L1",
+            expires_on=clock.today() + timedelta(days=30),
+        )
+    return w.kit_lot
+
+
 def _patient(w: SimpleNamespace) -> dict[str, Any]:
     return {"pk": w.patient.pk}
 
@@ -168,6 +192,14 @@ ROUTES: dict[str, Any] = {
     "labs:specimen_action": lambda w: {"pk": w.lab.specimen.pk, "action": "process"},
     "labs:manifest": lambda w: {"pk": w.lab.manifest.pk},
     "labs:manifest_pickup": lambda w: {"pk": w.lab.manifest.pk},
+    "labs:hl7_message": lambda w: {"pk": w.lab.order.hl7_messages.get().pk},
+    "labs:hl7_resolve": lambda w: {"pk": w.lab.order.hl7_messages.get().pk},
+    "labs:poc_entry": lambda w: {"pk": w.lab.order.items.first().pk},
+    "labs:review": lambda w: {"pk": w.lab.order.pk},
+    "labs:cancel_order": lambda w: {"pk": w.lab.order.pk},
+    "labs:results": lambda w: {"patient_id": w.patient.pk},
+    "labs:recent_results": lambda w: {"patient_id": w.patient.pk},
+    "labs:retire_kit_lot": lambda w: {"pk": _kit_lot(w).pk},
 }
 # Reached with a signed token instead of a session; tested in scheduling/tests/test_views.py.
 TOKEN_ROUTES = {"scheduling:calendar"}

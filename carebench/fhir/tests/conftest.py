@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from carebench.accounts.services import create_api_token
+from carebench.labs.tests.conftest import lab  # noqa: F401  (the lab fixtures, for test_lab_*)
 from carebench.testing import actor_for
 
 FHIR_JSON = "application/fhir+json"

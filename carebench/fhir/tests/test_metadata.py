@@ -33,6 +33,8 @@ def test_metadata_needs_no_token_and_validates(anonymous, db):
         "Encounter",
         "Observation",
         "DiagnosticReport",
+        "ServiceRequest",
+        "Specimen",
     }
     patient = resources["Patient"]
     assert {i["code"] for i in patient["interaction"]} == {

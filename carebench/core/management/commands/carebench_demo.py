@@ -96,6 +96,7 @@ class Command(BaseCommand):
         from carebench.labs import demo as labs_demo
 
         labs_demo.load_catalog(org)
+        labs_demo.ensure_poc_today(org)
         booked = schedule_demo.ensure_today(org)
         if booked:
             self.stdout.write(f"Booked today's clinic: {booked} visits on the flow board.")

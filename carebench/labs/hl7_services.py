@@ -1,0 +1,574 @@
+"""Writes for the HL7 v2.5.1 lab interface: queue the ORM^O01 of an order, mark outbound
+messages sent, ingest an ORU^R01 (parse, match, store, ACK), and resolve the unmatched queue.
+
+Conventions as in `services`: keyword-only, the `Actor` first, one transaction, one audit event
+(a stored result's event is `store_results`'s own), `ValidationError` naming the field,
+`PermissionError` for another organization's row.
+
+Matching an ORU to an order: the placer number (ORC-2, else OBR-2) is our order number; failing
+that, the filler number (ORC-3, else OBR-3) the lab gave in an earlier result. The order's
+patient must carry the MRN of PID-3. A message that matches no order, or another patient, is
+held as `unmatched` (ACK AA: accepted, held for a person) until someone picks its order.
+A message we cannot read gets AE (content) or AR (not a message we take), naming the segment
+and field; only its `error`/`rejected` log row is written, no results.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from carebench.audit import services as audit
+from carebench.audit.models import Action, Outcome
+from carebench.core import clock
+from carebench.core.actor import Actor
+from carebench.core.errors import FieldErrors
+from carebench.core.models import Facility, Organization
+from carebench.patients.models import Patient
+
+from . import flags
+from .hl7 import build
+from .hl7.ack import ACCEPT, ERROR, AckInfo, ErrorLocation, build_ack
+from .hl7.parse import Header, Observation, ParseError, ResultMessage, normalize, parse_oru
+from .hl7.parse import read_header as _read_header
+from .models import Container, Hl7Message, LabOrder, LabOrderItem, LabResult, Specimen
+from .result_services import ResultValue, store_results
+
+APPLICATION = "CAREBENCH"
+LAB_APPLICATION = "LAB"
+ORM = "ORM^O01"
+ORU = "ORU^R01"
+DEFAULT_ZONE = "America/Chicago"
+
+_STATUS = {
+    "final": LabResult.Status.FINAL,
+    "preliminary": LabResult.Status.PRELIMINARY,
+    "corrected": LabResult.Status.CORRECTED,
+}
+
+
+def _check_org(actor: Actor, row: Any, what: str) -> None:
+    if row.organization_id != actor.organization.pk:
+        raise PermissionError(f"{what} belongs to another organization")
+
+
+def is_point_of_care(performed: str) -> bool:
+    return performed.strip().lower().startswith("in-house")
+
+
+def _facility(organization: Organization, order: LabOrder | None = None) -> Facility | None:
+    if order is not None and order.encounter_id is not None:
+        return order.encounter.facility  # type: ignore[union-attr]
+    return organization.facilities.order_by("pk").first()
+
+
+def zone_for(organization: Organization) -> str:
+    """The time zone for HL7 timestamps that carry no UTC offset: the first facility's."""
+    facility = _facility(organization)
+    return facility.time_zone if facility is not None else DEFAULT_ZONE
+
+
+# --- outbound: ORM^O01 ---------------------------------------------------------------------------
+
+
+def order_message(order: LabOrder, items: list[LabOrderItem]) -> build.OrderMessage:
+    """The plain data of an order's ORM (the items sent to the reference lab)."""
+    from carebench.terminology.models import Icd10CmCode
+
+    patient = order.patient
+    organization = order.organization
+    facility = _facility(organization, order)
+    zone = ZoneInfo(facility.time_zone if facility is not None else DEFAULT_ZONE)
+    descriptions = dict(
+        Icd10CmCode.objects.filter(code__in=order.diagnosis_codes).values_list(
+            "code", "description"
+        )
+    )
+    provider = order.ordering_provider
+    labs = sorted({item.performed for item in items if item.performed})
+    return build.OrderMessage(
+        control_id=order.number,
+        sent_at=clock.now().astimezone(zone),
+        sender=build.Endpoint(APPLICATION, organization.slug),
+        receiver=build.Endpoint(LAB_APPLICATION, labs[0] if len(labs) == 1 else ""),
+        patient=build.PatientInfo(
+            mrn=patient.mrn,
+            family_name=patient.family_name,
+            given_name=patient.given_name,
+            middle_name=patient.middle_name,
+            suffix=patient.suffix,
+            birth_date=patient.birth_date,
+            sex=patient.sex,
+            assigning_authority=organization.slug,
+            address_line1=patient.address_line1,
+            address_line2=patient.address_line2,
+            city=patient.city,
+            state=patient.state,
+            postal_code=patient.postal_code,
+            phone=patient.phone_mobile or patient.phone_home,
+        ),
+        placer_number=order.number,
+        ordered_at=order.ordered_at.astimezone(zone),
+        provider=build.ProviderInfo(provider.npi, provider.family_name, provider.given_name),
+        tests=[
+            build.TestInfo(
+                code=item.code,
+                name=item.name,
+                loinc=item.loinc,
+                specimen_type=item.test.specimen_type,
+                container=Container(item.container).label,
+            )
+            for item in items
+        ],
+        diagnoses=[build.Diagnosis(c, descriptions.get(c, "")) for c in order.diagnosis_codes],
+        stat=order.priority == LabOrder.Priority.STAT,
+        location=facility.name if facility is not None else "",
+        note=order.note,
+    )
+
+
+def create_order_message(*, actor: Actor, order: LabOrder) -> Hl7Message | None:
+    """The queued ORM of an order's reference-lab tests, inside the caller's transaction and
+    audit event (`place_order` calls it); None when every test is done in-house (POC)."""
+    _check_org(actor, order, "order")
+    items = [
+        item
+        for item in order.items.select_related("test").order_by("pk")
+        if not is_point_of_care(item.performed)
+    ]
+    if not items:
+        return None
+    raw = build.build_orm(order_message(order, items))
+    return Hl7Message.objects.create(
+        organization=actor.organization,
+        created_by=actor.user,
+        direction=Hl7Message.Direction.OUTBOUND,
+        message_type=ORM,
+        control_id=order.number,
+        raw=raw,
+        status=Hl7Message.Status.QUEUED,
+        order=order,
+        patient_id=order.patient_id,
+        placer_number=order.number,
+    )
+
+
+def queue_order_message(*, actor: Actor, order: LabOrder) -> Hl7Message | None:
+    """Queue the outbound ORM^O01 for an order (none when all its tests are point-of-care, and
+    none again when it is already queued or sent)."""
+    _check_org(actor, order, "order")
+    with transaction.atomic():
+        existing = Hl7Message.objects.filter(
+            organization=actor.organization,
+            direction=Hl7Message.Direction.OUTBOUND,
+            control_id=order.number,
+        ).first()
+        if existing is not None:
+            return existing
+        message = create_order_message(actor=actor, order=order)
+        if message is not None:
+            audit.record_for_actor(
+                actor,
+                action=Action.CREATE,
+                patient_id=order.patient_id,
+                resource_type="Hl7Message",
+                resource_id=message.pk,
+                detail={"type": ORM, "order": order.number, "control_id": message.control_id},
+            )
+    return message
+
+
+def mark_sent(*, actor: Actor, messages: Iterable[Hl7Message]) -> int:
+    """Outbound messages handed to the lab (written to the outbox folder or sent over MLLP)."""
+    rows = list(messages)
+    for row in rows:
+        _check_org(actor, row, "message")
+    ids = [
+        row.pk
+        for row in rows
+        if row.direction == Hl7Message.Direction.OUTBOUND
+        and row.status in {Hl7Message.Status.QUEUED, Hl7Message.Status.SENT}
+    ]
+    if not ids:
+        return 0
+    now = clock.now()
+    with transaction.atomic():
+        count: int = Hl7Message.objects.filter(
+            organization=actor.organization, pk__in=ids, status=Hl7Message.Status.QUEUED
+        ).update(status=Hl7Message.Status.SENT, processed_at=now, updated_at=now)
+        audit.record_for_actor(
+            actor,
+            action=Action.UPDATE,
+            resource_type="Hl7Message",
+            detail={"sent": count, "control_ids": [r.control_id for r in rows if r.pk in ids]},
+        )
+    return count
+
+
+# --- inbound: ORU^R01 ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Match:
+    order: LabOrder | None
+    reason: str = ""  # why it is unmatched
+    patient: Patient | None = None
+
+
+def _ack(header: Header, organization: Organization, code: str, error: ErrorLocation | None) -> str:
+    return build_ack(
+        AckInfo(
+            code=code,
+            acknowledged_id=header.control_id,
+            sender=build.Endpoint(
+                header.receiver.application or APPLICATION,
+                header.receiver.facility or organization.slug,
+            ),
+            receiver=header.sender,
+            sent_at=clock.now(),
+            trigger=header.trigger or "R01",
+            processing_id=header.processing_id,
+            error=error,
+        )
+    )
+
+
+def _aware(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+
+
+def _log_error(
+    actor: Actor, text: str, header: Header, location: ErrorLocation, code: str
+) -> Hl7Message:
+    """The log row of a message we did not take (no results): status error (AE) or rejected."""
+    status = Hl7Message.Status.ERROR if code == ERROR else Hl7Message.Status.REJECTED
+    # An error row keeps the control id visible but unique, so the corrected message (sent
+    # again under the same MSH-10) is not taken for a duplicate.
+    control_id = f"{header.control_id[:27]}!{uuid.uuid4().hex[:12]}"
+    with transaction.atomic():
+        row = Hl7Message.objects.create(
+            organization=actor.organization,
+            created_by=actor.user,
+            direction=Hl7Message.Direction.INBOUND,
+            message_type=(header.type_name or "?")[:20],
+            control_id=control_id,
+            raw=text[:1_000_000],
+            status=status,
+            ack_code=code,
+            error=location.describe()[:500],
+            processed_at=clock.now(),
+        )
+        audit.record_for_actor(
+            actor,
+            action=Action.CREATE,
+            resource_type="Hl7Message",
+            resource_id=row.pk,
+            outcome=Outcome.FAILURE,
+            detail={"control_id": header.control_id, "ack": code, "error": row.error},
+        )
+    return row
+
+
+def _match(organization: Organization, result: ResultMessage) -> Match:
+    placers = {g.placer_number for g in result.orders if g.placer_number}
+    # Only the patient is joined (the provider and visit are read for a critical alert only);
+    # no ORDER BY: the default orderings join other tables and cost more to compile than to run.
+    orders = LabOrder.objects.select_related("patient").filter(organization=organization).order_by()
+    by_number = {o.number: o for o in orders.filter(number__in=placers)} if placers else {}
+    fillers = {
+        g.filler_number
+        for g in result.orders
+        if g.filler_number and g.placer_number not in by_number
+    }
+    by_filler: dict[str, LabOrder] = {}
+    if fillers:
+        by_filler = {o.filler_number: o for o in orders.filter(filler_number__in=fillers)}
+    found: set[int] = set()
+    order: LabOrder | None = None
+    for group in result.orders:
+        hit = by_number.get(group.placer_number) or by_filler.get(group.filler_number)
+        if hit is None:
+            numbers = " / ".join(
+                n
+                for n in (
+                    f"placer {group.placer_number}" if group.placer_number else "",
+                    f"filler {group.filler_number}" if group.filler_number else "",
+                )
+                if n
+            )
+            return Match(None, f"no order with {numbers}")
+        found.add(hit.pk)
+        order = hit
+    if len(found) > 1:
+        return Match(None, "results for more than one order in one message")
+    assert order is not None
+    if order.voided_at is not None or order.status == LabOrder.Status.CANCELLED:
+        return Match(None, f"order {order.number} is cancelled or voided")
+    mrns = {pid.value for pid in result.patient_ids}
+    if order.patient.mrn not in mrns:
+        return Match(
+            None,
+            f"PID-3 {result.mrn} is not the MRN of order {order.number}'s patient",
+        )
+    return Match(order, patient=order.patient)
+
+
+def _item_for(items: list[LabOrderItem], service_code: str) -> LabOrderItem | None:
+    wanted = service_code.strip().upper()
+    for item in items:
+        if wanted and wanted in {item.loinc.upper(), item.code.upper()}:
+            return item
+    return None
+
+
+def _values(
+    result: ResultMessage, items: list[LabOrderItem], zone: ZoneInfo
+) -> list[tuple[str, ResultValue, Observation]]:
+    """(specimen id, value, observation) for each OBX, tied to its ordered test."""
+    out: list[tuple[str, ResultValue, Observation]] = []
+    by_loinc = {item.loinc: item for item in items if item.loinc}
+    for group in result.orders:
+        group_item = _item_for(items, group.service_code)
+        for obs in group.observations:
+            low, high = flags.parse_range(obs.reference_range)
+            note = " ".join([*obs.notes, *group.notes])
+            out.append(
+                (
+                    group.specimen_id,
+                    ResultValue(
+                        code=obs.code[:20],
+                        name=obs.name[:200],
+                        value=obs.value,
+                        text=obs.text[:500],
+                        comparator=obs.comparator,
+                        unit=obs.unit[:30],
+                        reference_low=low,
+                        reference_high=high,
+                        reference_text=obs.reference_range[:60],
+                        lab_flag=obs.flag or None,
+                        status=_STATUS[obs.status],
+                        code_system=obs.code_system[:10],
+                        observed_at=_aware(obs.observed_at, zone),
+                        note=note[:500],
+                        order_item=group_item or by_loinc.get(obs.code),
+                    ),
+                    obs,
+                )
+            )
+    return out
+
+
+def _location_of(exc: ValidationError, observations: list[Observation]) -> ErrorLocation:
+    """Where in the message a `store_results` refusal points (results[i].value -> OBX-5)."""
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    for key, messages in errors.items():
+        text = "; ".join(messages)
+        if key.startswith("results[") and "]" in key:
+            index = int(key[8 : key.index("]")])
+            part = key[key.index("]") + 2 :]
+            field = {"value": 5, "text": 5, "comparator": 5, "code": 3, "name": 3}.get(part, 5)
+            obs = observations[index] if index < len(observations) else None
+            return ErrorLocation("OBX", obs.sequence if obs else 1, field, code="102", reason=text)
+        if key == "order":
+            return ErrorLocation("ORC", 1, 2, code="207", reason=text)
+    return ErrorLocation("MSH", 1, 0, code="207", reason="; ".join(exc.messages))
+
+
+def _store(
+    actor: Actor,
+    message: Hl7Message,
+    result: ResultMessage,
+    order: LabOrder,
+    zone: ZoneInfo,
+    lab_name: str,
+) -> str:
+    """Store a matched message's results (in the caller's transaction); a note for the log."""
+    items = list(order.items.order_by("pk"))
+    rows = _values(result, items, zone)
+    accessions = {spec for spec, _, _ in rows if spec}
+    specimens: dict[str, Specimen] = {}
+    if accessions:
+        specimens = {
+            s.accession: s
+            for s in Specimen.objects.filter(
+                organization=actor.organization, order=order, accession__in=accessions
+            ).order_by()
+        }
+    missing = sorted(accessions - set(specimens))
+    groups: dict[str, list[ResultValue]] = {}
+    for spec, value, _ in rows:
+        groups.setdefault(spec if spec in specimens else "", []).append(value)
+    for spec, values in groups.items():
+        store_results(
+            actor=actor,
+            patient=order.patient,
+            values=values,
+            source=LabResult.Source.INTERFACE,
+            order=order,
+            specimen=specimens.get(spec),
+            message=message,
+            performing_lab=next(
+                (obs.performing_lab for _, _, obs in rows if obs.performing_lab), lab_name
+            ),
+        )
+    filler = result.filler_number
+    if filler and not order.filler_number:
+        LabOrder.objects.filter(pk=order.pk).update(filler_number=filler[:40])
+        order.filler_number = filler[:40]
+    if missing:
+        return f"SPM-2 specimen {', '.join(missing)} is not a specimen of {order.number}"
+    return ""
+
+
+def ingest(*, actor: Actor, raw: str | bytes, zone: str | None = None) -> tuple[str, Hl7Message]:
+    """Take one inbound message: its ACK text and its log row.
+
+    A readable ORU^R01 matched to an order stores its results (AA); unmatched, it is held
+    (AA, status unmatched); a control id already taken is a resend (AA, nothing stored twice);
+    a message we cannot read or store gets AE/AR naming the segment and field, and only its
+    log row is written. `zone` is the time zone for timestamps without an offset.
+    """
+    organization = actor.organization
+    text = normalize(raw)
+    header = _read_header(text)
+    try:
+        result = parse_oru(text)
+    except ParseError as exc:
+        row = _log_error(actor, text, header, exc.location, exc.ack_code)
+        return _ack(header, organization, exc.ack_code, exc.location), row
+    tz = ZoneInfo(zone or zone_for(organization))
+    lab_name = header.sender.facility or header.sender.application
+    try:
+        with transaction.atomic():
+            # A resend (a control id already taken) fails the INSERT below on the unique
+            # constraint before anything else is written: see IntegrityError.
+            match = _match(organization, result)
+            now = clock.now()
+            message = Hl7Message.objects.create(
+                organization=organization,
+                created_by=actor.user,
+                direction=Hl7Message.Direction.INBOUND,
+                message_type=ORU,
+                control_id=header.control_id[:40],
+                raw=text,
+                status=(
+                    Hl7Message.Status.ACCEPTED
+                    if match.order is not None
+                    else Hl7Message.Status.UNMATCHED
+                ),
+                order=match.order,
+                patient=match.patient or _patient_by_mrn(organization, result),
+                ack_code=ACCEPT,
+                error=match.reason[:500],
+                placer_number=result.placer_number[:40],
+                filler_number=result.filler_number[:40],
+                processed_at=now,
+            )
+            if match.order is not None:
+                note = _store(actor, message, result, match.order, tz, lab_name)
+                if note:
+                    Hl7Message.objects.filter(pk=message.pk).update(error=note[:500])
+                    message.error = note[:500]
+            else:
+                audit.record_for_actor(
+                    actor,
+                    action=Action.CREATE,
+                    patient_id=message.patient_id,
+                    resource_type="Hl7Message",
+                    resource_id=message.pk,
+                    detail={
+                        "control_id": header.control_id,
+                        "unmatched": match.reason,
+                        "placer": message.placer_number,
+                        "filler": message.filler_number,
+                    },
+                )
+    except ValidationError as exc:
+        location = _location_of(exc, result.observations)
+        row = _log_error(actor, text, header, location, ERROR)
+        return _ack(header, organization, ERROR, location), row
+    except IntegrityError:
+        # A duplicate: the lab sent this control id before (it missed our ACK, or resent on
+        # reconnect). Acknowledge it again; its results are stored once.
+        existing = Hl7Message.objects.filter(
+            organization=organization,
+            direction=Hl7Message.Direction.INBOUND,
+            control_id=header.control_id[:40],
+        ).first()
+        if existing is None:
+            raise
+        return _ack(header, organization, ACCEPT, None), existing
+    return _ack(header, organization, ACCEPT, None), message
+
+
+def _patient_by_mrn(organization: Organization, result: ResultMessage) -> Patient | None:
+    mrn = result.mrn
+    if not mrn:
+        return None
+    return Patient.objects.filter(organization=organization, mrn=mrn).first()
+
+
+def resolve_unmatched(*, actor: Actor, message: Hl7Message, order: LabOrder) -> Hl7Message:
+    """A person matched a held message to its order: store its results now.
+
+    The order's patient must be the message's patient: the same MRN, or (when the lab sent
+    another identifier) the same last name and date of birth.
+    """
+    _check_org(actor, message, "message")
+    _check_org(actor, order, "order")
+    errors = FieldErrors()
+    try:
+        result = parse_oru(message.raw)
+    except ParseError as exc:
+        errors.add("__all__", f"the message cannot be read: {exc}")
+        errors.raise_if_any()
+        raise
+    patient = order.patient
+    same_mrn = patient.mrn in {pid.value for pid in result.patient_ids}
+    same_person = (
+        result.family_name.strip().lower() == patient.family_name.strip().lower()
+        and result.birth_date == patient.birth_date
+    )
+    if not (same_mrn or same_person):
+        errors.add(
+            "order",
+            f"the message is for {result.family_name}, {result.given_name} (MRN {result.mrn}"
+            f", born {result.birth_date or '?'}): order {order.number} is for another patient",
+        )
+    if order.voided_at is not None or order.status == LabOrder.Status.CANCELLED:
+        errors.add("order", f"order {order.number} is cancelled")
+    errors.raise_if_any()
+    zone = ZoneInfo(zone_for(actor.organization))
+    header = result.header
+    with transaction.atomic():
+        current = Hl7Message.objects.select_for_update().get(pk=message.pk)
+        if current.status != Hl7Message.Status.UNMATCHED:
+            raise ValidationError({"__all__": ["this message is no longer waiting to be matched"]})
+        note = _store(
+            actor,
+            current,
+            result,
+            order,
+            zone,
+            header.sender.facility or header.sender.application,
+        )
+        now = clock.now()
+        Hl7Message.objects.filter(pk=current.pk).update(
+            status=Hl7Message.Status.ACCEPTED,
+            order=order,
+            patient=patient,
+            resolved_by=actor.user,
+            error=(note or f"matched by hand to {order.number}")[:500],
+            updated_at=now,
+        )
+    current.refresh_from_db()
+    return current

@@ -1,0 +1,240 @@
+"""`carebench hl7 ...`: the HL7 v2.5.1 lab interface from the command line.
+
+    carebench hl7 listen --port 2575 [--host 0.0.0.0] [--organization SLUG]
+    carebench hl7 import FILE [FILE ...] [--organization SLUG]
+    carebench hl7 outbox --dump DIR [--organization SLUG]
+
+`listen` takes ORU^R01 results over MLLP (TCP), one ACK per message, each message handled in
+turn (a single worker thread, so results are stored in arrival order); a client that sends
+garbage or hangs up is dropped without stopping the listener; SIGINT or SIGTERM stops it
+cleanly after the message in hand. `import` reads files of one or many messages (a message
+starts at each MSH) and prints a line per message with its ACK code. `outbox` writes every
+queued or sent outbound message as DIR/<control id>.hl7 and marks them sent.
+
+--organization takes a slug or an id; without it, the only organization.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+MAX_MESSAGE_BYTES = 1_000_000
+IDLE_TIMEOUT_SECONDS = 300.0
+
+
+def _organization(value: str | None) -> Any:
+    from carebench.core.models import Organization
+
+    if value:
+        query = Organization.objects.filter(slug=value)
+        if value.isdigit():
+            query = Organization.objects.filter(pk=int(value)) | query
+        found = query.first()
+        if found is None:
+            raise CommandError(f"no organization {value!r} (give its slug or id)")
+        return found
+    organizations = list(Organization.objects.all()[:2])
+    if len(organizations) != 1:
+        raise CommandError("say which organization with --organization SLUG")
+    return organizations[0]
+
+
+def _ack_code(ack: str) -> str:
+    lines = ack.split("\r")
+    return lines[1].split("|")[1] if len(lines) > 1 and "|" in lines[1] else "?"
+
+
+class Command(BaseCommand):
+    help = "HL7 v2.5.1 lab interface: listen (MLLP), import files, dump the outbox."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        listen = sub.add_parser("listen", help="take results over MLLP")
+        listen.add_argument("--port", type=int, required=True)
+        listen.add_argument("--host", default="127.0.0.1")
+        listen.add_argument("--organization", default=None)
+        imp = sub.add_parser("import", help="take results from files")
+        imp.add_argument("files", nargs="+")
+        imp.add_argument("--organization", default=None)
+        outbox = sub.add_parser("outbox", help="write the outbound messages to a folder")
+        outbox.add_argument("--dump", required=True, metavar="DIR")
+        outbox.add_argument("--organization", default=None)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        organization = _organization(options.get("organization"))
+        action = options["action"]
+        if action == "import":
+            self._import(organization, options["files"])
+        elif action == "outbox":
+            self._outbox(organization, Path(options["dump"]))
+        else:
+            server = Listener(organization, options["host"], options["port"], out=self.stdout)
+            server.run()
+
+    def _import(self, organization: Any, files: list[str]) -> None:
+        from carebench.core.actor import Actor
+        from carebench.labs import hl7_services
+        from carebench.labs.hl7.parse import read_header, split_messages
+
+        actor = Actor(user=None, organization=organization, channel="cli")
+        zone = hl7_services.zone_for(organization)
+        counts: dict[str, int] = {}
+        for name in files:
+            path = Path(name)
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise CommandError(f"{name}: cannot read ({exc.strerror})") from None
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = data.decode("latin-1")
+            messages = split_messages(text)
+            if not messages:
+                self.stderr.write(f"{name}: no HL7 message")
+            for index, raw in enumerate(messages, start=1):
+                ack, row = hl7_services.ingest(actor=actor, raw=raw, zone=zone)
+                code = _ack_code(ack)
+                counts[code] = counts.get(code, 0) + 1
+                control = read_header(raw).control_id or "?"
+                detail = row.error if code != "AA" or row.status == "unmatched" else ""
+                self.stdout.write(
+                    f"{path.name} #{index} {control}: {code} {row.status}"
+                    + (f" ({detail})" if detail else "")
+                )
+        summary = ", ".join(f"{code} {count}" for code, count in sorted(counts.items()))
+        self.stdout.write(f"{sum(counts.values())} message(s): {summary or 'none'}")
+
+    def _outbox(self, organization: Any, folder: Path) -> None:
+        from carebench.core.actor import Actor
+        from carebench.labs import hl7_services
+        from carebench.labs.models import Hl7Message
+
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CommandError(f"{folder}: cannot create ({exc.strerror})") from None
+        rows = list(
+            Hl7Message.objects.for_org(organization)
+            .filter(
+                direction=Hl7Message.Direction.OUTBOUND,
+                status__in=[Hl7Message.Status.QUEUED, Hl7Message.Status.SENT],
+            )
+            .order_by("created_at", "pk")
+        )
+        for row in rows:
+            safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in row.control_id)
+            (folder / f"{safe}.hl7").write_bytes(row.raw.encode("utf-8"))
+        hl7_services.mark_sent(
+            actor=Actor(user=None, organization=organization, channel="cli"), messages=rows
+        )
+        self.stdout.write(f"{len(rows)} message(s) written to {folder}")
+
+
+class Listener:
+    """MLLP over TCP with python-hl7's asyncio streams; the database work runs in one worker
+    thread (Django's ORM is synchronous), so messages are stored in the order they arrive."""
+
+    def __init__(self, organization: Any, host: str, port: int, out: Any = None) -> None:
+        self.organization = organization
+        self.host = host
+        self.port = port
+        self.out = out
+        self.ready = threading.Event()
+        self.bound_port: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._zone: str | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hl7-ingest")
+
+    def _say(self, text: str) -> None:
+        if self.out is not None:
+            self.out.write(text)
+
+    def handle_message(self, data: bytes) -> bytes:
+        """One framed message's body in, the ACK out (runs in the worker thread)."""
+        from django.db import close_old_connections
+
+        from carebench.core.actor import Actor
+        from carebench.labs import hl7_services
+
+        close_old_connections()
+        if self._zone is None:
+            self._zone = hl7_services.zone_for(self.organization)
+        actor = Actor(user=None, organization=self.organization, channel="mllp")
+        ack, row = hl7_services.ingest(actor=actor, raw=data, zone=self._zone)
+        code = _ack_code(ack)
+        self._say(
+            f"{row.control_id}: {code} {row.status}" + (f" ({row.error})" if row.error else "")
+        )
+        return ack.encode("utf-8")
+
+    async def _client(self, reader: Any, writer: Any) -> None:
+        from hl7.mllp import InvalidBlockError
+
+        peer = writer.get_extra_info("peername")
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                try:
+                    block = await asyncio.wait_for(reader.readblock(), IDLE_TIMEOUT_SECONDS)
+                except asyncio.IncompleteReadError:
+                    break  # the client hung up
+                except (InvalidBlockError, ValueError) as exc:
+                    self._say(f"{peer}: dropped ({exc})")
+                    break
+                except TimeoutError:
+                    break
+                ack = await loop.run_in_executor(self._executor, self.handle_message, block)
+                writer.writeblock(ack)
+                await writer.drain()
+        except (ConnectionError, OSError) as exc:
+            self._say(f"{peer}: connection lost ({exc})")
+        except Exception as exc:  # noqa: BLE001 - one bad client must not stop the listener
+            self._say(f"{peer}: error {type(exc).__name__}: {exc}")
+        finally:
+            writer.close()
+            try:
+                await writer.wait_closed()
+            except (ConnectionError, OSError):
+                pass
+
+    async def serve(self) -> None:
+        from hl7.mllp import start_hl7_server
+
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        server = await start_hl7_server(self._client, self.host, self.port, limit=MAX_MESSAGE_BYTES)
+        self.bound_port = server.sockets[0].getsockname()[1]
+        self._say(f"listening for HL7 over MLLP on {self.host}:{self.bound_port} (Ctrl+C stops)")
+        self.ready.set()
+        async with server:
+            await self._stop.wait()
+            server.close()
+            await server.wait_closed()
+        self._say("stopped")
+
+    def stop(self) -> None:
+        """Stop from another thread (tests) or a signal handler."""
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+
+    def run(self, install_signals: bool = True) -> None:
+        async def main() -> None:
+            loop = asyncio.get_running_loop()
+            if install_signals:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.add_signal_handler(sig, self.stop)
+            await self.serve()
+
+        try:
+            asyncio.run(main())
+        finally:
+            self._executor.shutdown(wait=True)
