@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "carebench.scheduling",
     "carebench.encounters",
     "carebench.labs",
+    "carebench.meds",
     "carebench.ekg",
     "carebench.fhir",
 ]

@@ -1,10 +1,11 @@
-"""Reads for code sets: look up and search ICD-10-CM."""
+"""Reads for code sets: look up and search ICD-10-CM, CVX vaccines and MVX manufacturers."""
 
 from __future__ import annotations
 
 from django.db.models import Q
 
-from .models import Icd10CmCode
+from .cdc import normalize_cvx
+from .models import Icd10CmCode, Manufacturer, VaccineCode
 
 
 def normalize_icd10(code: str) -> str:
@@ -32,3 +33,68 @@ def search_icd10(query: str, *, billable_only: bool = True, limit: int = 20) -> 
     for word in words:
         cond &= Q(search_text__contains=word)
     return list(qs.filter(cond).order_by("code")[:limit])
+
+
+def get_vaccine(cvx: str) -> VaccineCode | None:
+    """By CVX code; '3' finds '03'."""
+    return VaccineCode.objects.filter(cvx=normalize_cvx(cvx)).first()
+
+
+def vaccines_for_cpt(cpt: str) -> list[VaccineCode]:
+    """The CVX codes a CPT product code bills (90662 maps to two)."""
+    code = cpt.strip()
+    if not code:
+        return []
+    return [v for v in VaccineCode.objects.filter(cpt_codes__contains=code) if code in v.cpt_list]
+
+
+def search_vaccines(
+    query: str = "",
+    *,
+    group: str = "",
+    active_only: bool = False,
+    include_nonvaccine: bool = False,
+    limit: int = 20,
+) -> list[VaccineCode]:
+    """Search by CVX code (exact), CPT code (exact) or words (all must match), optionally within
+    a vaccine group ('FLU', 'HepB'; a combination vaccine is found in each of its groups)."""
+    qs = VaccineCode.objects.all()
+    if group:
+        qs = qs.filter(groups__icontains=f"|{group.strip()}|")
+    if active_only:
+        qs = qs.filter(status="Active")
+    if not include_nonvaccine:
+        qs = qs.filter(nonvaccine=False)
+    words = [w for w in query.lower().split() if w]
+    if len(words) == 1 and words[0].isdigit():
+        code = words[0]
+        if len(code) == 5:
+            return [v for v in qs.filter(cpt_codes__contains=code) if code in v.cpt_list][:limit]
+        return list(qs.filter(cvx=normalize_cvx(code))[:limit])
+    cond = Q()
+    for word in words:
+        cond &= Q(search_text__contains=word)
+    return list(qs.filter(cond).order_by("cvx")[:limit])
+
+
+def vaccine_groups() -> list[str]:
+    """The vaccine groups present in the table, sorted."""
+    found: set[str] = set()
+    for groups in VaccineCode.objects.values_list("groups", flat=True):
+        found.update(g for g in groups.split("|") if g)
+    return sorted(found, key=str.lower)
+
+
+def get_manufacturer(mvx: str) -> Manufacturer | None:
+    return Manufacturer.objects.filter(mvx=mvx.strip().upper()).first()
+
+
+def search_manufacturers(query: str = "", *, active_only: bool = True) -> list[Manufacturer]:
+    """By MVX code or a word of the name."""
+    qs = Manufacturer.objects.all()
+    if active_only:
+        qs = qs.filter(status="Active")
+    text = query.strip()
+    if text:
+        qs = qs.filter(Q(mvx__iexact=text) | Q(name__icontains=text))
+    return list(qs.order_by("name"))

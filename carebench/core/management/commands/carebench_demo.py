@@ -19,7 +19,7 @@ from rich.table import Table
 
 from carebench.core import demo
 from carebench.terminology.models import CodeSetVersion
-from carebench.terminology.services import ICD10CM_CODE_SET
+from carebench.terminology.services import CVX_CODE_SET, ICD10CM_CODE_SET, MVX_CODE_SET
 
 from .carebench_serve import (
     DEFAULT_HOST,
@@ -71,6 +71,10 @@ class Command(BaseCommand):
         ):
             self.stdout.write("Loading ICD-10-CM (once)...")
             call_command("load_icd10cm", stdout=self.stdout)
+        # The vaccine code sets are small (CVX, MVX shipped in terminology/data/): load once.
+        for code_set, command in ((CVX_CODE_SET, "load_cvx"), (MVX_CODE_SET, "load_mvx")):
+            if not CodeSetVersion.objects.filter(code_set=code_set).exists():
+                call_command(command, stdout=self.stdout)
         if demo.demo_exists():
             self.stdout.write(f"Demo organization {demo.DEMO_ORG_NAME} is already set up.")
         else:

@@ -1,0 +1,46 @@
+"""`manage.py load_cvx [--file PATH]`: load CVX vaccine codes (shipped list or CDC's file)."""
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from carebench.terminology.cdc import CdcFileError
+from carebench.terminology.models import CodeSetVersion
+from carebench.terminology.services import CVX_CODE_SET, load_cvx, read_cvx_file
+
+
+class Command(BaseCommand):
+    help = (
+        "Load CDC CVX vaccine codes (idempotent). Without --file, the list shipped in "
+        "carebench/terminology/data/cvx.txt; with --file, CDC's pipe-delimited download."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--file", help="a CVX file in CDC's pipe-delimited format")
+        parser.add_argument("--label", help="version label (default: from the file's dates)")
+        parser.add_argument(
+            "--force", action="store_true", help="reload even if this version is loaded"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path = Path(options["file"]) if options.get("file") else None
+        if path is not None and not path.is_file():
+            raise CommandError(f"--file: no such file {path}")
+        try:
+            version, rows = read_cvx_file(path)
+        except CdcFileError as exc:
+            raise CommandError(f"{path or 'cvx.txt'}: {exc}") from exc
+        version = options.get("label") or version
+        current = CodeSetVersion.objects.filter(code_set=CVX_CODE_SET).first()
+        if current and current.version == version and not options["force"]:
+            self.stdout.write(f"CVX {version} already loaded ({current.row_count} codes)")
+            return
+        try:
+            result = load_cvx(rows, version=version)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            f"Loaded CVX {version}: {len(result.created)} new, {len(result.updated)} changed, "
+            f"{result.unchanged} unchanged"
+        )
