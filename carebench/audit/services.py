@@ -1,13 +1,17 @@
-"""Writing audit events: `record` appends one event to its organization's chain."""
+"""Writing audit events: `record` appends one event to its organization's chain, `record_many`
+appends several at once (one lock of the chain head, one INSERT)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 
 from carebench.core import clock
+from carebench.core.bulk import bulk_insert
 
 from .chain import GENESIS_HASH, event_hash
 from .models import Action, AuditChainHead, AuditEvent, Outcome
@@ -51,31 +55,87 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event to the organization's chain, in the caller's transaction if any."""
-    chain = chain_for(organization_id)
+    return record_many(
+        [
+            {
+                "action": action,
+                "organization_id": organization_id,
+                "user_id": user_id,
+                "username": username,
+                "patient_id": patient_id,
+                "resource_type": resource_type,
+                "resource_id": resource_id,
+                "outcome": outcome,
+                "client_address": client_address,
+                "channel": channel,
+                "detail": detail,
+            }
+        ]
+    )[0]
+
+
+def record_many(events: Sequence[Mapping[str, Any]]) -> list[AuditEvent]:
+    """Append events (each a dict of `record`'s keywords) to their chains, in the given order,
+    in the caller's transaction if any: each chain's head is locked once, the sequence numbers
+    and hashes are computed here (the same `event_hash` as one event), the events are inserted
+    with one bulk INSERT and the head moved once. Chains are locked in a fixed order."""
+    if not events:
+        return []
+    chains = [chain_for(event["organization_id"]) for event in events]
     # No savepoint: an audit event that cannot be written fails the change it records.
     with transaction.atomic(savepoint=False):
-        head = _locked_head(chain)
-        fields: dict[str, Any] = {
-            "chain": chain,
-            "seq": head.seq + 1,
-            "occurred_at": clock.now(),
-            "organization_id": organization_id,
-            "user_id": user_id,
-            "username": username,
-            "patient_id": patient_id,
-            "action": str(action),
-            "resource_type": resource_type,
-            "resource_id": str(resource_id) if resource_id != "" else "",
-            "outcome": str(outcome),
-            "client_address": client_address,
-            "channel": channel,
-            "detail": json.dumps(detail, sort_keys=True, default=str) if detail else "",
-            "prev_hash": head.hash,
-        }
-        fields["hash"] = event_hash(fields)
-        event = AuditEvent.objects.create(**fields)
-        AuditChainHead.objects.filter(chain=chain).update(seq=fields["seq"], hash=fields["hash"])
-        return event
+        heads = {chain: _locked_head(chain) for chain in sorted(set(chains))}
+        now = clock.now()
+        rows = [_fields(event, chain, now) for event, chain in zip(events, chains, strict=True)]
+        tips = {chain: (head.seq, head.hash) for chain, head in heads.items()}
+        for fields in rows:
+            seq, prev_hash = tips[fields["chain"]]
+            fields["seq"] = seq + 1
+            fields["prev_hash"] = prev_hash
+            fields["hash"] = event_hash(fields)
+            tips[fields["chain"]] = (fields["seq"], fields["hash"])
+        created = bulk_insert([AuditEvent(**fields) for fields in rows])
+        for chain, (seq, hash_) in tips.items():
+            AuditChainHead.objects.filter(chain=chain).update(seq=seq, hash=hash_)
+    return created
+
+
+def _fields(event: Mapping[str, Any], chain: str, now: datetime) -> dict[str, Any]:
+    resource_id = event.get("resource_id", "")
+    detail = event.get("detail")
+    return {
+        "chain": chain,
+        "occurred_at": now,
+        "organization_id": event["organization_id"],
+        "user_id": event.get("user_id"),
+        "username": event.get("username", ""),
+        "patient_id": event.get("patient_id"),
+        "action": str(event["action"]),
+        "resource_type": event.get("resource_type", ""),
+        "resource_id": str(resource_id) if resource_id != "" else "",
+        "outcome": str(event.get("outcome", Outcome.SUCCESS)),
+        "client_address": event.get("client_address", ""),
+        "channel": event.get("channel", "web"),
+        "detail": json.dumps(detail, sort_keys=True, default=str) if detail else "",
+    }
+
+
+def _actor_fields(actor: Actor) -> dict[str, Any]:
+    user = actor.user
+    return {
+        "organization_id": actor.organization.pk,
+        "user_id": user.pk if user is not None else None,
+        "username": user.get_username() if user is not None else actor.channel,
+        "client_address": actor.client_address,
+        "channel": actor.channel,
+    }
+
+
+def record_many_for_actor(actor: Actor, events: Sequence[Mapping[str, Any]]) -> list[AuditEvent]:
+    """Record several things an `Actor` did (each a dict of `record_for_actor`'s keywords:
+    action, patient_id, resource_type, resource_id, outcome, detail), in order, in one append."""
+    who = _actor_fields(actor)
+    return record_many([{**event, **who} for event in events])
 
 
 def record_for_actor(
@@ -89,19 +149,14 @@ def record_for_actor(
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Record what an `Actor` did (the usual call from services)."""
-    user = actor.user
     return record(
         action=action,
-        organization_id=actor.organization.pk,
-        user_id=user.pk if user is not None else None,
-        username=user.get_username() if user is not None else actor.channel,
         patient_id=patient_id,
         resource_type=resource_type,
         resource_id=resource_id,
         outcome=outcome,
-        client_address=actor.client_address,
-        channel=actor.channel,
         detail=detail,
+        **_actor_fields(actor),
     )
 
 

@@ -16,19 +16,20 @@ and field; only its `error`/`rejected` log row is written, no results.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from carebench.audit import services as audit
 from carebench.audit.models import Action, Outcome
 from carebench.core import clock
 from carebench.core.actor import Actor
+from carebench.core.bulk import bulk_insert
 from carebench.core.errors import FieldErrors
 from carebench.core.models import Facility, Organization
 from carebench.patients.models import Patient
@@ -39,7 +40,7 @@ from .hl7.ack import ACCEPT, ERROR, AckInfo, ErrorLocation, build_ack
 from .hl7.parse import Header, Observation, ParseError, ResultMessage, normalize, parse_oru
 from .hl7.parse import read_header as _read_header
 from .models import Container, Hl7Message, LabOrder, LabOrderItem, LabResult, Specimen
-from .result_services import ResultValue, store_results
+from .result_services import Report, ResultValue, check_report, store_results_many
 
 APPLICATION = "CAREBENCH"
 LAB_APPLICATION = "LAB"
@@ -246,56 +247,67 @@ def _aware(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
 
-def _log_error(
-    actor: Actor, text: str, header: Header, location: ErrorLocation, code: str
+def _error_row(
+    actor: Actor, text: str, header: Header, location: ErrorLocation, code: str, now: datetime
 ) -> Hl7Message:
-    """The log row of a message we did not take (no results): status error (AE) or rejected."""
+    """The (unsaved) log row of a message we did not take: status error (AE) or rejected."""
     status = Hl7Message.Status.ERROR if code == ERROR else Hl7Message.Status.REJECTED
     # An error row keeps the control id visible but unique, so the corrected message (sent
     # again under the same MSH-10) is not taken for a duplicate.
     control_id = f"{header.control_id[:27]}!{uuid.uuid4().hex[:12]}"
-    with transaction.atomic():
-        row = Hl7Message.objects.create(
-            organization=actor.organization,
-            created_by=actor.user,
-            direction=Hl7Message.Direction.INBOUND,
-            message_type=(header.type_name or "?")[:20],
-            control_id=control_id,
-            raw=text[:1_000_000],
-            status=status,
-            ack_code=code,
-            error=location.describe()[:500],
-            processed_at=clock.now(),
-        )
-        audit.record_for_actor(
-            actor,
-            action=Action.CREATE,
-            resource_type="Hl7Message",
-            resource_id=row.pk,
-            outcome=Outcome.FAILURE,
-            detail={"control_id": header.control_id, "ack": code, "error": row.error},
-        )
-    return row
+    return Hl7Message(
+        organization=actor.organization,
+        created_by=actor.user,
+        direction=Hl7Message.Direction.INBOUND,
+        message_type=(header.type_name or "?")[:20],
+        control_id=control_id,
+        raw=text[:1_000_000],
+        status=status,
+        ack_code=code,
+        error=location.describe()[:500],
+        processed_at=now,
+    )
 
 
-def _match(organization: Organization, result: ResultMessage) -> Match:
-    placers = {g.placer_number for g in result.orders if g.placer_number}
+@dataclass
+class _Candidates:
+    """The orders a batch's messages may be for: by placer number and by filler number."""
+
+    by_number: dict[str, LabOrder]
+    by_filler: dict[str, LabOrder]
+
+    @property
+    def orders(self) -> dict[int, LabOrder]:
+        return {o.pk: o for o in [*self.by_number.values(), *self.by_filler.values()]}
+
+
+def _candidates(organization: Organization, results: list[ResultMessage]) -> _Candidates:
+    """Two queries at most for a whole batch: the orders by placer number, then by the filler
+    number of the groups whose placer number we do not have."""
+    placers = {g.placer_number for r in results for g in r.orders if g.placer_number}
     # Only the patient is joined (the provider and visit are read for a critical alert only);
     # no ORDER BY: the default orderings join other tables and cost more to compile than to run.
     orders = LabOrder.objects.select_related("patient").filter(organization=organization).order_by()
     by_number = {o.number: o for o in orders.filter(number__in=placers)} if placers else {}
     fillers = {
         g.filler_number
-        for g in result.orders
+        for r in results
+        for g in r.orders
         if g.filler_number and g.placer_number not in by_number
     }
     by_filler: dict[str, LabOrder] = {}
     if fillers:
-        by_filler = {o.filler_number: o for o in orders.filter(filler_number__in=fillers)}
-    found: set[int] = set()
+        same = {o.pk: o for o in by_number.values()}
+        for o in orders.filter(filler_number__in=fillers):
+            by_filler[o.filler_number] = same.get(o.pk, o)  # one object per order
+    return _Candidates(by_number, by_filler)
+
+
+def _match(result: ResultMessage, found: _Candidates) -> Match:
     order: LabOrder | None = None
+    pks: set[int] = set()
     for group in result.orders:
-        hit = by_number.get(group.placer_number) or by_filler.get(group.filler_number)
+        hit = found.by_number.get(group.placer_number) or found.by_filler.get(group.filler_number)
         if hit is None:
             numbers = " / ".join(
                 n
@@ -306,9 +318,9 @@ def _match(organization: Organization, result: ResultMessage) -> Match:
                 if n
             )
             return Match(None, f"no order with {numbers}")
-        found.add(hit.pk)
+        pks.add(hit.pk)
         order = hit
-    if len(found) > 1:
+    if len(pks) > 1:
         return Match(None, "results for more than one order in one message")
     assert order is not None
     if order.voided_at is not None or order.status == LabOrder.Status.CANCELLED:
@@ -383,50 +395,59 @@ def _location_of(exc: ValidationError, observations: list[Observation]) -> Error
     return ErrorLocation("MSH", 1, 0, code="207", reason="; ".join(exc.messages))
 
 
-def _store(
+def _reports(
     actor: Actor,
     message: Hl7Message,
     result: ResultMessage,
     order: LabOrder,
+    items: list[LabOrderItem],
+    specimens: dict[str, Specimen],
     zone: ZoneInfo,
     lab_name: str,
-) -> str:
-    """Store a matched message's results (in the caller's transaction); a note for the log."""
-    items = list(order.items.order_by("pk"))
+) -> tuple[list[Report], str]:
+    """A matched message's results as `store_results` reports (one per specimen), checked, and
+    a note for the log; `specimens` are the order's specimens by accession."""
     rows = _values(result, items, zone)
     accessions = {spec for spec, _, _ in rows if spec}
-    specimens: dict[str, Specimen] = {}
-    if accessions:
-        specimens = {
-            s.accession: s
-            for s in Specimen.objects.filter(
-                organization=actor.organization, order=order, accession__in=accessions
-            ).order_by()
-        }
     missing = sorted(accessions - set(specimens))
     groups: dict[str, list[ResultValue]] = {}
     for spec, value, _ in rows:
         groups.setdefault(spec if spec in specimens else "", []).append(value)
-    for spec, values in groups.items():
-        store_results(
-            actor=actor,
+    performing_lab = next(
+        (obs.performing_lab for _, _, obs in rows if obs.performing_lab), lab_name
+    )
+    reports = [
+        Report(
             patient=order.patient,
             values=values,
             source=LabResult.Source.INTERFACE,
             order=order,
             specimen=specimens.get(spec),
             message=message,
-            performing_lab=next(
-                (obs.performing_lab for _, _, obs in rows if obs.performing_lab), lab_name
-            ),
+            performing_lab=performing_lab,
         )
-    filler = result.filler_number
-    if filler and not order.filler_number:
-        LabOrder.objects.filter(pk=order.pk).update(filler_number=filler[:40])
-        order.filler_number = filler[:40]
+        for spec, values in groups.items()
+    ]
+    for report in reports:
+        check_report(actor=actor, report=report)
     if missing:
-        return f"SPM-2 specimen {', '.join(missing)} is not a specimen of {order.number}"
-    return ""
+        return reports, f"SPM-2 specimen {', '.join(missing)} is not a specimen of {order.number}"
+    return reports, ""
+
+
+@dataclass
+class _Incoming:
+    """One message of a batch on its way: what was read, and what becomes of it."""
+
+    text: str
+    header: Header
+    result: ResultMessage | None = None
+    code: str = ACCEPT
+    location: ErrorLocation | None = None
+    row: Hl7Message | None = None
+    first: _Incoming | None = None  # the earlier copy in the batch, for a resend
+    resent: bool = False  # a control id we already have: its row is the first one's
+    reports: list[Report] = field(default_factory=list)
 
 
 def ingest(*, actor: Actor, raw: str | bytes, zone: str | None = None) -> tuple[str, Hl7Message]:
@@ -437,68 +458,34 @@ def ingest(*, actor: Actor, raw: str | bytes, zone: str | None = None) -> tuple[
     a message we cannot read or store gets AE/AR naming the segment and field, and only its
     log row is written. `zone` is the time zone for timestamps without an offset.
     """
+    return ingest_many(actor=actor, raws=[raw], zone=zone)[0]
+
+
+def ingest_many(
+    *, actor: Actor, raws: Sequence[str | bytes], zone: str | None = None
+) -> list[tuple[str, Hl7Message]]:
+    """Take a batch of inbound messages in one transaction: for each, in order, its ACK text and
+    its log row, exactly as `ingest` would give them one by one (a later copy of a control id in
+    the batch is a resend; a later message may match by the filler number an earlier one set).
+
+    A fixed number of statements for the whole batch: the duplicates, the orders (by placer,
+    then filler number), their tests and specimens, the patients of unmatched messages, then
+    bulk writes (log rows, results, alerts, audit events). A message that fails a check gets
+    its error row and AE; the others go on. If the INSERT still meets a control id another
+    writer took meanwhile, the batch is taken again one message per transaction.
+    """
     organization = actor.organization
-    text = normalize(raw)
-    header = _read_header(text)
-    try:
-        result = parse_oru(text)
-    except ParseError as exc:
-        row = _log_error(actor, text, header, exc.location, exc.ack_code)
-        return _ack(header, organization, exc.ack_code, exc.location), row
-    tz = ZoneInfo(zone or zone_for(organization))
-    lab_name = header.sender.facility or header.sender.application
+    zone = zone or zone_for(organization)
+    texts = [normalize(raw) for raw in raws]
     try:
         with transaction.atomic():
-            # A resend (a control id already taken) fails the INSERT below on the unique
-            # constraint before anything else is written: see IntegrityError.
-            match = _match(organization, result)
-            now = clock.now()
-            message = Hl7Message.objects.create(
-                organization=organization,
-                created_by=actor.user,
-                direction=Hl7Message.Direction.INBOUND,
-                message_type=ORU,
-                control_id=header.control_id[:40],
-                raw=text,
-                status=(
-                    Hl7Message.Status.ACCEPTED
-                    if match.order is not None
-                    else Hl7Message.Status.UNMATCHED
-                ),
-                order=match.order,
-                patient=match.patient or _patient_by_mrn(organization, result),
-                ack_code=ACCEPT,
-                error=match.reason[:500],
-                placer_number=result.placer_number[:40],
-                filler_number=result.filler_number[:40],
-                processed_at=now,
-            )
-            if match.order is not None:
-                note = _store(actor, message, result, match.order, tz, lab_name)
-                if note:
-                    Hl7Message.objects.filter(pk=message.pk).update(error=note[:500])
-                    message.error = note[:500]
-            else:
-                audit.record_for_actor(
-                    actor,
-                    action=Action.CREATE,
-                    patient_id=message.patient_id,
-                    resource_type="Hl7Message",
-                    resource_id=message.pk,
-                    detail={
-                        "control_id": header.control_id,
-                        "unmatched": match.reason,
-                        "placer": message.placer_number,
-                        "filler": message.filler_number,
-                    },
-                )
-    except ValidationError as exc:
-        location = _location_of(exc, result.observations)
-        row = _log_error(actor, text, header, location, ERROR)
-        return _ack(header, organization, ERROR, location), row
+            batch = _ingest_batch(actor, texts, ZoneInfo(zone))
     except IntegrityError:
-        # A duplicate: the lab sent this control id before (it missed our ACK, or resent on
-        # reconnect). Acknowledge it again; its results are stored once.
+        if len(texts) > 1:
+            return [ingest_many(actor=actor, raws=[text], zone=zone)[0] for text in texts]
+        # A duplicate another writer stored meanwhile: the lab sent this control id before (it
+        # missed our ACK, or resent on reconnect). Acknowledge it again; stored once.
+        header = _read_header(texts[0])
         existing = Hl7Message.objects.filter(
             organization=organization,
             direction=Hl7Message.Direction.INBOUND,
@@ -506,15 +493,223 @@ def ingest(*, actor: Actor, raw: str | bytes, zone: str | None = None) -> tuple[
         ).first()
         if existing is None:
             raise
-        return _ack(header, organization, ACCEPT, None), existing
-    return _ack(header, organization, ACCEPT, None), message
+        return [(_ack(header, organization, ACCEPT, None), existing)]
+    out = []
+    for m in batch:
+        row = m.first.row if m.first is not None else m.row
+        assert row is not None
+        out.append((_ack(m.header, organization, m.code, m.location), row))
+    return out
 
 
-def _patient_by_mrn(organization: Organization, result: ResultMessage) -> Patient | None:
-    mrn = result.mrn
-    if not mrn:
+def _ingest_batch(actor: Actor, texts: list[str], zone: ZoneInfo) -> list[_Incoming]:
+    organization = actor.organization
+    now = clock.now()
+    batch: list[_Incoming] = []
+    for text in texts:
+        try:
+            parsed = parse_oru(text)
+        except ParseError as exc:
+            m = _Incoming(text, _read_header(text), code=exc.ack_code, location=exc.location)
+            m.row = _error_row(actor, text, m.header, exc.location, exc.ack_code, now)
+        else:
+            m = _Incoming(text, parsed.header, parsed)
+        batch.append(m)
+    readable = [m for m in batch if m.result is not None]
+    # A resend of a control id we already have is acknowledged again; nothing is stored twice.
+    ids = {m.header.control_id[:40] for m in readable}
+    existing: dict[str, Hl7Message] = {}
+    if ids:
+        existing = {
+            row.control_id: row
+            for row in Hl7Message.objects.filter(
+                organization=organization,
+                direction=Hl7Message.Direction.INBOUND,
+                control_id__in=ids,
+            ).order_by()
+        }
+    fresh = [m for m in readable if m.header.control_id[:40] not in existing]
+    found = _candidates(organization, [m.result for m in fresh if m.result is not None])
+    orders = found.orders
+    items: dict[int, list[LabOrderItem]] = {pk: [] for pk in orders}
+    specimens: dict[int, dict[str, Specimen]] = {pk: {} for pk in orders}
+    if orders:
+        for item in LabOrderItem.objects.filter(order_id__in=list(orders)).order_by("pk"):
+            items[item.order_id].append(item)
+        accessions = {
+            g.specimen_id
+            for m in fresh
+            if m.result is not None
+            for g in m.result.orders
+            if g.specimen_id
+        }
+        if accessions:
+            for specimen in Specimen.objects.filter(
+                organization=organization, order_id__in=list(orders), accession__in=accessions
+            ).order_by():
+                specimens[specimen.order_id][specimen.accession] = specimen
+    taken: dict[str, _Incoming] = {}
+    fillers: dict[int, LabOrder] = {}
+    for m in fresh:
+        result = m.result
+        assert result is not None
+        control_id = m.header.control_id[:40]
+        if control_id in taken:
+            m.first = taken[control_id]  # the same message twice in one batch: a resend
+            continue
+        match = _match(result, found)
+        order = match.order
+        row = Hl7Message(
+            organization=organization,
+            created_by=actor.user,
+            direction=Hl7Message.Direction.INBOUND,
+            message_type=ORU,
+            control_id=control_id,
+            raw=m.text,
+            status=Hl7Message.Status.ACCEPTED if order is not None else Hl7Message.Status.UNMATCHED,
+            order=order,
+            patient=match.patient,
+            ack_code=ACCEPT,
+            error=match.reason[:500],
+            placer_number=result.placer_number[:40],
+            filler_number=result.filler_number[:40],
+            processed_at=now,
+        )
+        if order is not None:
+            lab_name = m.header.sender.facility or m.header.sender.application
+            try:
+                m.reports, note = _reports(
+                    actor, row, result, order, items[order.pk], specimens[order.pk], zone, lab_name
+                )
+            except ValidationError as exc:
+                m.code, m.location = ERROR, _location_of(exc, result.observations)
+                m.row = _error_row(actor, m.text, m.header, m.location, ERROR, now)
+                continue
+            row.error = note[:500]
+            filler = result.filler_number[:40]
+            if filler and not order.filler_number:
+                order.filler_number = filler
+                fillers[order.pk] = order
+                found.by_filler.setdefault(filler, order)  # a later message may match by it
+        m.row = row
+        taken[control_id] = m
+    for m in readable:
+        if m.header.control_id[:40] in existing:
+            m.row, m.resent = existing[m.header.control_id[:40]], True
+    _link_patients(organization, list(taken.values()))
+    new_rows: list[Hl7Message] = []
+    for m in batch:
+        if m.first is None and not m.resent and m.row is not None:
+            new_rows.append(m.row)
+    bulk_insert(new_rows)
+    audit.record_many_for_actor(actor, [e for m in batch if (e := _event(m)) is not None])
+    reports = [report for m in batch for report in m.reports]
+    if reports:
+        store_results_many(
+            actor=actor,
+            reports=reports,
+            item_ids={pk: {item.pk for item in rows} for pk, rows in items.items()},
+        )
+    _record_fillers(list(fillers.values()))
+    return batch
+
+
+def _record_fillers(orders: list[LabOrder]) -> None:
+    """The filler numbers the batch gave its orders: one UPDATE ... CASE per 300 orders (the
+    ORM's `bulk_update` builds the same statement at ten times the cost)."""
+    quote = connection.ops.quote_name
+    table = quote(LabOrder._meta.db_table)
+    pk = quote(str(LabOrder._meta.pk.column))
+    column = quote(str(LabOrder._meta.get_field("filler_number").column))
+    for first in range(0, len(orders), 300):
+        chunk = orders[first : first + 300]
+        whens = " ".join(["WHEN %s THEN %s"] * len(chunk))
+        marks = ", ".join(["%s"] * len(chunk))
+        params: list[Any] = [v for o in chunk for v in (o.pk, o.filler_number)]
+        params += [o.pk for o in chunk]
+        with connection.cursor() as cursor:
+            # Only quoted names from the model's metadata and placeholders go into the text.
+            cursor.execute(
+                f"UPDATE {table} SET {column} = CASE {pk} {whens} END "  # noqa: S608
+                f"WHERE {pk} IN ({marks})",
+                params,
+            )
+
+
+def _event(m: _Incoming) -> dict[str, Any] | None:
+    """The audit event of a message's own row: a refused or an unmatched message (a stored
+    result's event is `store_results`'s own)."""
+    row = m.row
+    if m.first is not None or m.resent or row is None or m.reports or row.status not in _LOGGED:
         return None
-    return Patient.objects.filter(organization=organization, mrn=mrn).first()
+    if row.status == Hl7Message.Status.UNMATCHED:
+        return {
+            "action": Action.CREATE,
+            "patient_id": row.patient_id,
+            "resource_type": "Hl7Message",
+            "resource_id": row.pk,
+            "detail": {
+                "control_id": m.header.control_id,
+                "unmatched": row.error,
+                "placer": row.placer_number,
+                "filler": row.filler_number,
+            },
+        }
+    return {
+        "action": Action.CREATE,
+        "resource_type": "Hl7Message",
+        "resource_id": row.pk,
+        "outcome": Outcome.FAILURE,
+        "detail": {"control_id": m.header.control_id, "ack": m.code, "error": row.error},
+    }
+
+
+_LOGGED = {Hl7Message.Status.UNMATCHED, Hl7Message.Status.ERROR, Hl7Message.Status.REJECTED}
+
+
+def _link_patients(organization: Organization, messages: list[_Incoming]) -> None:
+    """An unmatched message is linked to the patient whose MRN it gives, when we have one."""
+    wanted: dict[str, list[Hl7Message]] = {}
+    for m in messages:
+        if m.row is not None and m.row.status == Hl7Message.Status.UNMATCHED:
+            mrn = m.result.mrn if m.result is not None else ""
+            if mrn:
+                wanted.setdefault(mrn, []).append(m.row)
+    if not wanted:
+        return
+    for patient in Patient.objects.filter(organization=organization, mrn__in=list(wanted)):
+        for row in wanted[patient.mrn]:
+            row.patient = patient
+
+
+def _store(
+    actor: Actor,
+    message: Hl7Message,
+    result: ResultMessage,
+    order: LabOrder,
+    zone: ZoneInfo,
+    lab_name: str,
+) -> str:
+    """Store a matched message's results (in the caller's transaction); a note for the log."""
+    items = list(order.items.order_by("pk"))
+    accessions = {g.specimen_id for g in result.orders if g.specimen_id}
+    specimens: dict[str, Specimen] = {}
+    if accessions:
+        specimens = {
+            s.accession: s
+            for s in Specimen.objects.filter(
+                organization=actor.organization, order=order, accession__in=accessions
+            ).order_by()
+        }
+    reports, note = _reports(actor, message, result, order, items, specimens, zone, lab_name)
+    store_results_many(
+        actor=actor, reports=reports, item_ids={order.pk: {item.pk for item in items}}
+    )
+    filler = result.filler_number
+    if filler and not order.filler_number:
+        LabOrder.objects.filter(pk=order.pk).update(filler_number=filler[:40])
+        order.filler_number = filler[:40]
+    return note
 
 
 def resolve_unmatched(*, actor: Actor, message: Hl7Message, order: LabOrder) -> Hl7Message:
