@@ -47,7 +47,7 @@ class OrderForm(ServiceForm):
     diagnosis_codes = forms.CharField(
         label="Reason (ICD-10-CM codes)",
         max_length=200,
-        help_text="billable codes separated by commas or spaces, e.g. E11.9, I10",
+        help_text="billable codes separated by commas, e.g. E11.9, I10: type a code or words to search",
     )
     priority = forms.ChoiceField(choices=LabOrder.Priority.choices)
     fasting_confirmed = forms.ChoiceField(
@@ -61,6 +61,7 @@ class OrderForm(ServiceForm):
         super().__init__(*args, **kwargs)
         self.fields["tests"].queryset = tests  # type: ignore[attr-defined]
         self.fields["ordering_provider"].queryset = providers  # type: ignore[attr-defined]
+        self._code_typeahead("diagnosis_codes")
         if not may_sign:
             self.fields["basis"].choices = [  # type: ignore[attr-defined]
                 c for c in LabOrder.Basis.choices if c[0] != LabOrder.Basis.PROVIDER

@@ -276,12 +276,15 @@ def search(request: HttpRequest) -> HttpResponse:
 @require_GET
 @require_perms("patients.view_patient")
 def icd10_search(request: HttpRequest) -> HttpResponse:
-    """ICD-10-CM typeahead for the problem form: billable codes only."""
+    """ICD-10-CM typeahead for the problem form and the lab order's reason: billable codes only."""
     query = request.GET.get("q", "")
     for name, value in request.GET.items():
         # the code field itself sends its value (any prefix)
         if name.endswith("icd10_code") and isinstance(value, str):
             query = value
+        elif name == "diagnosis_codes" and isinstance(value, str):
+            # a list of codes (the lab order's reason): search what is being typed, the last one
+            query = value.split(",")[-1]
     query = query.strip()[:60]
     codes = search_icd10(query, billable_only=True, limit=15) if len(query) >= 2 else []
     return render(request, "patients/icd10_options.html", {"codes": codes, "q": query})

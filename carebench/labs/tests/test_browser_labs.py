@@ -118,7 +118,10 @@ def test_order_draw_labels_qc_urinalysis_and_critical_glucose(live_server: Any, 
     expect(page.get_by_role("heading", name="Order labs for this visit")).to_be_visible()
     page.get_by_label("Ordering provider").select_option(label=provider.display_name)
     page.get_by_label("Order basis").select_option("standing")
-    page.get_by_label("Reason (ICD-10-CM codes)").fill("E11.9")
+    reason = page.get_by_label("Reason (ICD-10-CM codes)")
+    reason.fill("type 2 diab")  # the typeahead lists billable codes; choosing one fills it in
+    page.locator('.code-option[data-code="E11.9"]').click()
+    expect(reason).to_have_value("E11.9, ")
     for code in ("CBC", "CMP", "LIPID", "A1C"):
         page.get_by_label(f"{code} ·", exact=False).first.check()
     screenshot(page, "labs-01-order")

@@ -258,3 +258,9 @@ def test_worklist_query_count_does_not_grow(lab, mat, orders, django_assert_max_
         response = client.get(reverse("labs:worklist"))
     assert response.status_code == 200
     assert response.content.decode().count("labs/specimens/") >= orders * 3
+
+
+def test_order_form_reason_has_the_icd10_typeahead(lab, mat):
+    html = signed_in(mat).get(reverse("labs:new_order", args=[lab.patient.pk])).content.decode()
+    assert f'hx-get="{reverse("patients:icd10_search")}"' in html
+    assert 'id="id_diagnosis_codes_options"' in html

@@ -473,3 +473,10 @@ def test_chart_loads_add_forms_on_demand(mat, mat_client):
 def test_add_form_page_is_404_for_another_organizations_patient(mat_client, other_mat):
     stranger = make_patient(other_mat)
     assert mat_client.get(reverse("patients:add_allergy", args=[stranger.pk])).status_code == 404
+
+
+def test_icd10_typeahead_searches_the_last_code_of_a_list(mat_client, icd10):
+    html = mat_client.get(
+        reverse("patients:icd10_search"), {"diagnosis_codes": "E11.9, hypertens"}
+    ).content.decode()
+    assert 'data-code="I10"' in html and 'data-code="E11.9"' not in html

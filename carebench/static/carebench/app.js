@@ -55,8 +55,17 @@
       var form = option.closest("form");
       var list = option.closest(".code-options");
       var code = form && form.querySelector("input[name$='icd10_code']");
+      var codes = form && form.querySelector("input[name='diagnosis_codes']");
       var description = form && form.querySelector("input[name$='description']");
-      if (code) { code.value = option.getAttribute("data-code"); }
+      if (codes && !code) {
+        // a list of codes: the chosen one replaces the last (the one being typed)
+        var kept = codes.value.split(",").slice(0, -1).map(function (c) { return c.trim(); })
+          .filter(function (c) { return c; });
+        kept.push(option.getAttribute("data-code"));
+        codes.value = kept.join(", ") + ", ";
+        code = codes;
+        description = null;
+      } else if (code) { code.value = option.getAttribute("data-code"); }
       if (description && !description.value) {
         description.value = option.getAttribute("data-description");
       }
@@ -77,7 +86,7 @@
 
   // Escape closes the ICD-10-CM options list.
   document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape" && event.target.matches && event.target.matches("input[name$='icd10_code']")) {
+    if (event.key === "Escape" && event.target.matches && event.target.matches("input[name$='icd10_code'], input[name='diagnosis_codes']")) {
       var field = event.target.closest(".field");
       var list = field && field.querySelector(".code-options");
       if (list) { list.innerHTML = ""; }
