@@ -39,7 +39,7 @@ from .hl7 import build
 from .hl7.ack import ACCEPT, ERROR, AckInfo, ErrorLocation, build_ack
 from .hl7.parse import Header, Observation, ParseError, ResultMessage, normalize, parse_oru
 from .hl7.parse import read_header as _read_header
-from .models import Container, Hl7Message, LabOrder, LabOrderItem, LabResult, Specimen
+from .models import Container, Hl7Message, LabOrder, LabOrderItem, LabResult, Specimen, is_in_house
 from .result_services import Report, ResultValue, check_report, store_results_many
 
 APPLICATION = "CAREBENCH"
@@ -56,12 +56,9 @@ _STATUS = {
 
 
 def _check_org(actor: Actor, row: Any, what: str) -> None:
+    # services.py imports this module, so its own helper cannot be imported here
     if row.organization_id != actor.organization.pk:
         raise PermissionError(f"{what} belongs to another organization")
-
-
-def is_point_of_care(performed: str) -> bool:
-    return performed.strip().lower().startswith("in-house")
 
 
 def _facility(organization: Organization, order: LabOrder | None = None) -> Facility | None:
@@ -142,7 +139,7 @@ def create_order_message(*, actor: Actor, order: LabOrder) -> Hl7Message | None:
     items = [
         item
         for item in order.items.select_related("test").order_by("pk")
-        if not is_point_of_care(item.performed)
+        if not is_in_house(item.performed)
     ]
     if not items:
         return None

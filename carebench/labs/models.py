@@ -38,6 +38,11 @@ assert set(Container.values) == set(draw.CONTAINERS), "containers and draw data 
 IN_HOUSE = "In-house (POC)"
 
 
+def is_in_house(performed: str) -> bool:
+    """Whether a catalog's "performed" value means a point-of-care test done in the clinic."""
+    return (performed or "").strip().lower().startswith("in-house")
+
+
 class LabTest(OrganizationScoped):
     """One orderable test of the clinic's catalog (each clinic edits its own copy)."""
 
@@ -77,7 +82,7 @@ class LabTest(OrganizationScoped):
 
     @property
     def point_of_care(self) -> bool:
-        return self.performed.lower().startswith("in-house")
+        return is_in_house(self.performed)
 
 
 class LabCounter(models.Model):

@@ -24,7 +24,16 @@ from carebench.core.actor import Actor
 from carebench.core.errors import FieldErrors
 
 from . import poc
-from .models import LabOrder, LabOrderItem, LabResult, LabTest, PocDevice, PocKitLot, QcRun
+from .models import (
+    LabOrder,
+    LabOrderItem,
+    LabResult,
+    LabTest,
+    PocDevice,
+    PocKitLot,
+    QcRun,
+    is_in_house,
+)
 from .result_services import ResultValue, store_results
 from .selectors import day_bounds
 from .services import _check_org, _user
@@ -50,7 +59,7 @@ def zone_for(actor: Actor, order: LabOrder | None = None) -> str:
 
 def definition(test: LabTest | LabOrderItem) -> poc.PocTest | None:
     """The point-of-care definition of an in-house test (None for a reference-lab test)."""
-    if not (test.performed or "").lower().startswith("in-house"):
+    if not is_in_house(test.performed):
         return None
     return poc.TESTS.get(test.code)
 

@@ -1,46 +1,16 @@
 """`manage.py load_mvx [--file PATH]`: load MVX manufacturer codes (shipped list or CDC's file)."""
 
-from pathlib import Path
-from typing import Any
-
-from django.core.management.base import BaseCommand, CommandError
-
-from carebench.terminology.cdc import CdcFileError
-from carebench.terminology.models import CodeSetVersion
 from carebench.terminology.services import MVX_CODE_SET, load_mvx, read_mvx_file
 
+from .load_cvx import CdcListCommand
 
-class Command(BaseCommand):
+
+class Command(CdcListCommand):
     help = (
-        "Load CDC MVX vaccine manufacturer codes (idempotent). Without --file, the list shipped in "
-        "carebench/terminology/data/mvx.txt; with --file, CDC's pipe-delimited download."
+        "Load CDC MVX vaccine manufacturer codes (idempotent). Without --file, the list shipped "
+        "in carebench/terminology/data/mvx.txt; with --file, CDC's pipe-delimited download."
     )
-
-    def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--file", help="an MVX file in CDC's pipe-delimited format")
-        parser.add_argument("--label", help="version label (default: from the file's dates)")
-        parser.add_argument(
-            "--force", action="store_true", help="reload even if this version is loaded"
-        )
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        path = Path(options["file"]) if options.get("file") else None
-        if path is not None and not path.is_file():
-            raise CommandError(f"--file: no such file {path}")
-        try:
-            version, rows = read_mvx_file(path)
-        except CdcFileError as exc:
-            raise CommandError(f"{path or 'mvx.txt'}: {exc}") from exc
-        version = options.get("label") or version
-        current = CodeSetVersion.objects.filter(code_set=MVX_CODE_SET).first()
-        if current and current.version == version and not options["force"]:
-            self.stdout.write(f"MVX {version} already loaded ({current.row_count} codes)")
-            return
-        try:
-            result = load_mvx(rows, version=version)
-        except ValueError as exc:
-            raise CommandError(str(exc)) from exc
-        self.stdout.write(
-            f"Loaded MVX {version}: {len(result.created)} new, {len(result.updated)} changed, "
-            f"{result.unchanged} unchanged"
-        )
+    name = "MVX"
+    code_set = MVX_CODE_SET
+    read = staticmethod(read_mvx_file)
+    load = staticmethod(load_mvx)
