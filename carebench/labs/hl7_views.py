@@ -1,8 +1,11 @@
-"""The lab interface page: outbound orders (ORM), the inbound log with ACK codes and errors, the
-unmatched queue where a person picks the order a held result belongs to, and each raw message.
+"""The lab interface page: outbound messages (ORM orders, registry VXUs) with the ACK code and
+error the receiver sent back, the inbound log with ACK codes and errors, the unmatched queue where
+a person picks the order a held result belongs to, and each raw message.
 
-Permissions are checked here on the server: `labs.view_hl7message` to look, and
-`labs.change_hl7message` (with `labs.view_laborder`) to match a held message to an order.
+Permissions are checked here on the server: `labs.view_hl7message` to look,
+`labs.change_hl7message` (with `labs.view_laborder`) to match a held message to an order, and
+`labs.change_hl7message` to resend an outbound message that got an error, was rejected, or got
+no ACK (`hl7_services.requeue`, audited).
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ def interface(request: HttpRequest) -> HttpResponse:
             "patients": sorted({m.patient_id for m in [*held, *outbound, *inbound] if m.patient_id})
         },
     )
+    user: Any = request.user
     return render(
         request,
         "labs/hl7_interface.html",
@@ -55,6 +59,8 @@ def interface(request: HttpRequest) -> HttpResponse:
             "inbound": inbound,
             "counts": hl7_selectors.counts(org),
             "zone": _zone(request),
+            "can_resend": user.has_perm("labs.change_hl7message"),
+            "resendable": list(hl7_services.RESENDABLE),
         },
     )
 
@@ -84,6 +90,9 @@ def message(request: HttpRequest, pk: int) -> HttpResponse:
             if can_match
             else [],
             "can_match": can_match,
+            "can_resend": current.direction == Hl7Message.Direction.OUTBOUND
+            and current.status in hl7_services.RESENDABLE
+            and user.has_perm("labs.change_hl7message"),
             "zone": _zone(request),
         },
     )
@@ -106,4 +115,21 @@ def resolve(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, f"Not matched: {_messages_of(exc)}")
         return redirect("labs:hl7_message", pk=current.pk)
     messages.success(request, f"Results of {current.control_id} stored on order {order.number}.")
+    return redirect("labs:hl7_interface")
+
+
+@require_POST
+@require_perms("labs.change_hl7message")
+def resend(request: HttpRequest, pk: int) -> HttpResponse:
+    current = _message(request, pk)
+    try:
+        hl7_services.requeue(actor=Actor.from_request(request), message=current)
+    except ValidationError as exc:
+        messages.error(request, f"Not queued again: {_messages_of(exc)}")
+    else:
+        messages.success(
+            request, f"{current.message_type} {current.control_id} is queued to be sent again."
+        )
+    if request.POST.get("next") == "message":
+        return redirect("labs:hl7_message", pk=current.pk)
     return redirect("labs:hl7_interface")

@@ -29,6 +29,7 @@ urlpatterns = [
     path("interface/", hl7_views.interface, name="hl7_interface"),
     path("interface/messages/<int:pk>/", hl7_views.message, name="hl7_message"),
     path("interface/messages/<int:pk>/match/", hl7_views.resolve, name="hl7_resolve"),
+    path("interface/messages/<int:pk>/resend/", hl7_views.resend, name="hl7_resend"),
     path("qc/", poc_views.qc, name="qc"),
     path("qc/run/", poc_views.qc_run, name="qc_run"),
     path("qc/kit-lots/", poc_views.add_kit_lot, name="add_kit_lot"),

@@ -3,6 +3,8 @@
     carebench hl7 listen --port 2575 [--host 0.0.0.0] [--organization SLUG]
     carebench hl7 import FILE [FILE ...] [--batch N] [--organization SLUG]
     carebench hl7 outbox --dump DIR [--organization SLUG]
+    carebench hl7 send --host HOST --port PORT [--timeout S] [--limit N] [--organization SLUG]
+    carebench hl7 acks FILE [FILE ...] [--organization SLUG]
 
 `listen` takes ORU^R01 results over MLLP (TCP), one ACK per message, each message handled in
 turn (a single worker thread, so results are stored in arrival order); a client that sends
@@ -11,6 +13,16 @@ cleanly after the message in hand. `import` reads files of one or many messages 
 starts at each MSH), takes them --batch at a time (200; one transaction per batch, through
 `hl7_services.ingest_many`) and prints a line per message with its ACK code. `outbox` writes
 every queued or sent outbound message as DIR/<control id>.hl7 and marks them sent.
+
+`send` sends the queued outbound messages (lab orders, registry VXUs), oldest first, over one
+MLLP connection, waiting --timeout seconds (10) for each ACK (`hl7_services.send_queued`), and
+prints a line per message: control id, type, ACK code, status and error. A message that got AE
+or AR shows as error/rejected until someone resends it from the Interface page; one that went
+out without an ACK coming back is `sent`; when the connection fails the messages stay queued
+with the reason. It exits with status 1 when a message was not sent or got no ACK (for cron).
+`acks` reads ACK files a receiver returned (one, many or a batch per file), matches each by
+MSA-2 to an outbound message and records it (`hl7_services.import_acks`), a file at a time;
+a file with an unreadable ACK or an unknown MSA-2 is refused whole (status 1).
 
 --organization takes a slug or an id; without it, the only organization.
 """
@@ -29,6 +41,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 MAX_MESSAGE_BYTES = 1_000_000
 IDLE_TIMEOUT_SECONDS = 300.0
 IMPORT_BATCH = 200  # messages per transaction for `import`
+SEND_TIMEOUT_SECONDS = 10.0
 
 
 def _organization(value: str | None) -> Any:
@@ -48,13 +61,33 @@ def _organization(value: str | None) -> Any:
     return organizations[0]
 
 
+def _read_text(name: str) -> str:
+    try:
+        data = Path(name).read_bytes()
+    except OSError as exc:
+        raise CommandError(f"{name}: cannot read ({exc.strerror})") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _outbound_line(row: Any) -> str:
+    """control id, type, ACK code, status, error."""
+    line = f"{row.control_id} {row.message_type} {row.ack_code or '-'} {row.status}"
+    return line + (f" ({row.error})" if row.error else "")
+
+
 def _ack_code(ack: str) -> str:
     lines = ack.split("\r")
     return lines[1].split("|")[1] if len(lines) > 1 and "|" in lines[1] else "?"
 
 
 class Command(BaseCommand):
-    help = "HL7 v2.5.1 lab interface: listen (MLLP), import files, dump the outbox."
+    help = (
+        "HL7 v2.5.1 interface: listen (MLLP), import files, dump the outbox, send the outbox"
+        " (MLLP), read ACK files."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -75,6 +108,21 @@ class Command(BaseCommand):
         outbox = sub.add_parser("outbox", help="write the outbound messages to a folder")
         outbox.add_argument("--dump", required=True, metavar="DIR")
         outbox.add_argument("--organization", default=None)
+        send = sub.add_parser("send", help="send the queued outbound messages over MLLP")
+        send.add_argument("--host", required=True)
+        send.add_argument("--port", type=int, required=True)
+        send.add_argument(
+            "--timeout",
+            type=float,
+            default=SEND_TIMEOUT_SECONDS,
+            metavar="S",
+            help=f"seconds to connect and to wait for each ACK (default {SEND_TIMEOUT_SECONDS:g})",
+        )
+        send.add_argument("--limit", type=int, default=None, metavar="N")
+        send.add_argument("--organization", default=None)
+        acks = sub.add_parser("acks", help="record ACK files returned for outbound messages")
+        acks.add_argument("files", nargs="+")
+        acks.add_argument("--organization", default=None)
 
     def handle(self, *args: Any, **options: Any) -> None:
         organization = _organization(options.get("organization"))
@@ -85,6 +133,10 @@ class Command(BaseCommand):
             self._import(organization, options["files"], options["batch"])
         elif action == "outbox":
             self._outbox(organization, Path(options["dump"]))
+        elif action == "send":
+            self._send(organization, options)
+        elif action == "acks":
+            self._acks(organization, options["files"])
         else:
             server = Listener(organization, options["host"], options["port"], out=self.stdout)
             server.run()
@@ -153,6 +205,69 @@ class Command(BaseCommand):
             actor=Actor(user=None, organization=organization, channel="cli"), messages=rows
         )
         self.stdout.write(f"{len(rows)} message(s) written to {folder}")
+
+    def _send(self, organization: Any, options: dict[str, Any]) -> None:
+        from django.core.exceptions import ValidationError
+
+        from carebench.core.actor import Actor
+        from carebench.labs import hl7_services
+
+        actor = Actor(user=None, organization=organization, channel="mllp")
+        try:
+            outcomes = hl7_services.send_queued(
+                actor=actor,
+                host=options["host"],
+                port=options["port"],
+                timeout=options["timeout"],
+                limit=options["limit"],
+            )
+        except ValidationError as exc:
+            raise CommandError(_messages(exc)) from None
+        counts: dict[str, int] = {}
+        for row, outcome in outcomes:
+            counts[outcome] = counts.get(outcome, 0) + 1
+            self.stdout.write(_outbound_line(row))
+        summary = ", ".join(f"{code} {count}" for code, count in sorted(counts.items()))
+        self.stdout.write(
+            f"{len(outcomes)} message(s) to {options['host']}:{options['port']}"
+            f": {summary or 'nothing queued'}"
+        )
+        failed = counts.get(hl7_services.NOT_SENT, 0) + counts.get(hl7_services.NO_ACK, 0)
+        if failed:
+            raise CommandError(f"{failed} message(s) not sent or without an ACK")
+
+    def _acks(self, organization: Any, files: list[str]) -> None:
+        from django.core.exceptions import ValidationError
+
+        from carebench.core.actor import Actor
+        from carebench.labs import hl7_services
+
+        actor = Actor(user=None, organization=organization, channel="cli")
+        refused = 0
+        total = 0
+        for name in files:
+            text = _read_text(name)
+            try:
+                rows = hl7_services.import_acks(actor=actor, text=text)
+            except ValidationError as exc:
+                refused += 1
+                self.stderr.write(f"{name}: not read: {_messages(exc)}")
+                continue
+            total += len(rows)
+            for row in rows:
+                self.stdout.write(f"{Path(name).name}: " + _outbound_line(row))
+        self.stdout.write(f"{total} ACK(s) recorded")
+        if refused:
+            raise CommandError(f"{refused} file(s) refused")
+
+
+def _messages(exc: Any) -> str:
+    if hasattr(exc, "error_dict"):
+        return "; ".join(
+            f"{key}: {' '.join(msgs)}" if key != "__all__" else " ".join(msgs)
+            for key, msgs in exc.message_dict.items()
+        )
+    return "; ".join(exc.messages)
 
 
 class Listener:
