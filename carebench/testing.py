@@ -186,3 +186,137 @@ def screenshot(page: Any, name: str) -> None:
     folder.mkdir(exist_ok=True)
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+# --- injections and immunizations ---------------------------------------------------------------
+
+
+def load_vaccine_codes() -> None:
+    """The shipped CDC CVX and MVX lists (a few hundred rows, loaded in bulk)."""
+    from carebench.terminology import services as terminology
+
+    version, rows = terminology.read_cvx_file()
+    terminology.load_cvx(rows, version=version)
+    version, makers = terminology.read_mvx_file()
+    terminology.load_mvx(makers, version=version)
+
+
+def make_vaccine_clinic(mat: User, provider_user: User, *, doses: int = 10) -> Any:
+    """A clinic ready to give flu shots: the CVX/MVX lists, a provider (linked to
+    `provider_user`), a vaccine fridge, a flu vaccine and a Tdap product, a good flu lot and an
+    expired one (entered as if received last year), and this season's flu standing order."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+    from types import SimpleNamespace
+
+    from carebench.core import clock
+    from carebench.meds import services as meds
+    from carebench.meds.models import StockLot, StockMovement
+    from carebench.scheduling import services as sched
+    from carebench.terminology.models import Manufacturer, VaccineCode
+
+    load_vaccine_codes()
+    actor = actor_for(mat)
+    facility = actor.organization.facilities.first()
+    assert facility is not None, "the user's organization needs a facility"
+    provider = sched.create_provider(
+        actor=actor_for(provider_user),
+        family_name="Okafor",
+        given_name="Grace",
+        credentials="MD",
+        npi="1234567893",
+        facilities=[facility],
+        user=provider_user,
+    )
+    fridge = meds.add_storage_unit(
+        actor=actor, facility=facility, name="Vaccine fridge", kind="refrigerator"
+    )
+    flu = meds.add_product(
+        actor=actor,
+        kind="vaccine",
+        name="Fluarix Trivalent 2026-2027",
+        ndc="58160-0919-52",
+        dose_amount=Decimal("0.5"),
+        dose_unit="mL",
+        route="C28161",
+        vaccine_code=VaccineCode.objects.get(cvx="140"),
+        manufacturer=Manufacturer.objects.get(mvx="SKB"),
+        billing_code="90656",
+        vis_edition_date=date(2023, 8, 6),
+        allergy_terms="latex",
+        min_age_months=6,
+    )
+    tdap = meds.add_product(
+        actor=actor,
+        kind="vaccine",
+        name="Boostrix",
+        ndc="58160-0842-52",
+        dose_amount=Decimal("0.5"),
+        dose_unit="mL",
+        route="C28161",
+        vaccine_code=VaccineCode.objects.get(cvx="115"),
+        manufacturer=Manufacturer.objects.get(mvx="SKB"),
+        billing_code="90715",
+        vis_edition_date=date(2024, 1, 31),
+    )
+    today = clock.today()
+    good = meds.receive_stock(
+        actor=actor,
+        product=flu,
+        lot_number="FL7Y2",
+        expires_on=today + timedelta(days=200),
+        ndc="58160-0919-52",
+        funding="private",
+        storage_unit=fridge,
+        doses=doses,
+    )
+    # An expired lot still on the shelf: received last season, as the service would have then.
+    expired = StockLot.objects.create(
+        organization=actor.organization,
+        product=flu,
+        lot_number="OLD9X",
+        expires_on=today - timedelta(days=10),
+        ndc="58160-0919-52",
+        funding="private",
+        storage_unit=fridge,
+        doses_received=5,
+        doses_on_hand=5,
+        received_on=today - timedelta(days=300),
+    )
+    StockMovement.objects.create(
+        organization=actor.organization, lot=expired, kind="received", doses=5, balance=5
+    )
+    standing = meds.add_standing_order(
+        actor=actor,
+        name="Seasonal influenza, adults",
+        products=[flu],
+        signed_by=provider,
+        valid_from=today - timedelta(days=30),
+        valid_until=today + timedelta(days=180),
+        vaccine_group="FLU",
+        min_age_years=18,
+        screening_questions=[
+            "Severe allergic reaction to a flu vaccine before?",
+            "Guillain-Barré syndrome within 6 weeks of a flu vaccine?",
+            "Moderate or severe illness today, with or without fever?",
+        ],
+        instructions="Sore arm is common: a cool cloth helps. Call us for a fever over 102 °F.",
+    )
+    return SimpleNamespace(
+        actor=actor,
+        facility=facility,
+        provider=provider,
+        fridge=fridge,
+        flu=flu,
+        tdap=tdap,
+        good_lot=good,
+        expired_lot=expired,
+        standing=standing,
+    )
+
+
+NO_TO_ALL = {
+    "Severe allergic reaction to a flu vaccine before?": False,
+    "Guillain-Barré syndrome within 6 weeks of a flu vaccine?": False,
+    "Moderate or severe illness today, with or without fever?": False,
+}

@@ -10,6 +10,7 @@ urlpatterns = [
     path("schedule/", include("carebench.scheduling.urls")),
     path("visits/", include("carebench.encounters.urls")),
     path("labs/", include("carebench.labs.urls")),
+    path("meds/", include("carebench.meds.urls")),
     path("ekg/", include("carebench.ekg.urls")),
     path("fhir/", include("carebench.fhir.api")),
 ]

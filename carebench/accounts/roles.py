@@ -189,3 +189,42 @@ for _role, _perms in (
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] + _perms
 
 ALL_ROLES = list(ROLE_LABELS)
+
+# Injections and immunizations: reading the record and the stock; giving doses and running
+# standing orders (MAT); ordering and co-signing (provider); stock set-up (manager).
+MEDS_READ = (
+    _app("meds", "administration", "view")
+    + _app("meds", "medicationorder", "view")
+    + _app("meds", "adversereaction", "view")
+    + _app("meds", "registrymessage", "view")
+)
+MEDS_STOCK_READ = (
+    _app("meds", "product", "view")
+    + _app("meds", "stocklot", "view")
+    + _app("meds", "stockmovement", "view")
+    + _app("meds", "storageunit", "view")
+    + _app("meds", "standingorder", "view")
+)
+MEDS_GIVE = (
+    _app("meds", "administration", "add", "change")
+    + _app("meds", "medicationorder", "add")
+    + _app("meds", "adversereaction", "add")
+)
+MEDS_STOCK = _app("meds", "stocklot", "add", "change") + _app("meds", "stockmovement", "add")
+MEDS_SETUP = (
+    _app("meds", "product", "add", "change")
+    + _app("meds", "storageunit", "add", "change")
+    + _app("meds", "standingorder", "add", "change")
+)
+MEDS_SIGN = _app("meds", "medicationorder", "sign", "change") + _app(
+    "meds", "administration", "void"
+)
+for _role, _perms in (
+    ("mat", MEDS_READ + MEDS_STOCK_READ + MEDS_GIVE + MEDS_STOCK),
+    ("provider", MEDS_READ + MEDS_STOCK_READ + MEDS_GIVE + MEDS_SIGN),
+    ("frontdesk", _app("meds", "administration", "view")),
+    ("biller", MEDS_READ),
+    ("manager", MEDS_READ + MEDS_STOCK_READ + MEDS_STOCK + MEDS_SETUP),
+    ("admin", MEDS_READ + MEDS_STOCK_READ + MEDS_GIVE + MEDS_STOCK + MEDS_SETUP + MEDS_SIGN),
+):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] + _perms

@@ -30,8 +30,11 @@ from . import (
     coverage,
     ekg,
     encounter,
+    immunization,
     lab,
     location,
+    medication_administration,
+    medication_request,
     medication_statement,
     observation,
     patient,
@@ -80,6 +83,9 @@ for module in (
     observation,
     service_request,
     specimen,
+    immunization,
+    medication_administration,
+    medication_request,
 ):
     api.add_router("", module.router)
 

@@ -20,7 +20,10 @@ from . import (
     coverage,
     ekg,
     encounter,
+    immunization,
     location,
+    medication_administration,
+    medication_request,
     medication_statement,
     observation,
     patient,
@@ -79,6 +82,9 @@ def capability_statement(base: str) -> dict[str, Any]:
         ekg,  # DiagnosticReport: EKG and lab reports (lab.py adds to the EKG module's routes)
         service_request,
         specimen,
+        immunization,
+        medication_administration,
+        medication_request,
     )
     return {
         "resourceType": "CapabilityStatement",

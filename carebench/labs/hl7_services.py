@@ -1,5 +1,7 @@
 """Writes for the HL7 v2.5.1 lab interface: queue the ORM^O01 of an order, mark outbound
-messages sent, ingest an ORU^R01 (parse, match, store, ACK), and resolve the unmatched queue.
+messages sent, send the queue over MLLP and record the ACKs that come back (or arrive as files),
+put an errored message back in the queue, ingest an ORU^R01 (parse, match, store, ACK), and
+resolve the unmatched queue.
 
 Conventions as in `services`: keyword-only, the `Actor` first, one transaction, one audit event
 (a stored result's event is `store_results`'s own), `ValidationError` naming the field,
@@ -15,6 +17,8 @@ and field; only its `error`/`rejected` log row is written, no results.
 
 from __future__ import annotations
 
+import socket
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,8 +40,26 @@ from carebench.patients.models import Patient
 
 from . import flags
 from .hl7 import build
-from .hl7.ack import ACCEPT, ERROR, AckInfo, ErrorLocation, build_ack
-from .hl7.parse import Header, Observation, ParseError, ResultMessage, normalize, parse_oru
+from .hl7.ack import (
+    ACCEPT,
+    ERROR,
+    AckInfo,
+    AckReadError,
+    ErrorLocation,
+    ReceivedAck,
+    build_ack,
+    read_ack,
+)
+from .hl7.mllp import Deframer, FramingError, frame
+from .hl7.parse import (
+    Header,
+    Observation,
+    ParseError,
+    ResultMessage,
+    normalize,
+    parse_oru,
+    split_messages,
+)
 from .hl7.parse import read_header as _read_header
 from .models import Container, Hl7Message, LabOrder, LabOrderItem, LabResult, Specimen, is_in_house
 from .result_services import Report, ResultValue, check_report, store_results_many
@@ -76,6 +98,26 @@ def zone_for(organization: Organization) -> str:
 # --- outbound: ORM^O01 ---------------------------------------------------------------------------
 
 
+def patient_info(patient: Patient) -> build.PatientInfo:
+    """The PID data of a patient (MRN with the organization as assigning authority)."""
+    return build.PatientInfo(
+        mrn=patient.mrn,
+        family_name=patient.family_name,
+        given_name=patient.given_name,
+        middle_name=patient.middle_name,
+        suffix=patient.suffix,
+        birth_date=patient.birth_date,
+        sex=patient.sex,
+        assigning_authority=patient.organization.slug,
+        address_line1=patient.address_line1,
+        address_line2=patient.address_line2,
+        city=patient.city,
+        state=patient.state,
+        postal_code=patient.postal_code,
+        phone=patient.phone_mobile or patient.phone_home,
+    )
+
+
 def order_message(order: LabOrder, items: list[LabOrderItem]) -> build.OrderMessage:
     """The plain data of an order's ORM (the items sent to the reference lab)."""
     from carebench.terminology.models import Icd10CmCode
@@ -96,22 +138,7 @@ def order_message(order: LabOrder, items: list[LabOrderItem]) -> build.OrderMess
         sent_at=clock.now().astimezone(zone),
         sender=build.Endpoint(APPLICATION, organization.slug),
         receiver=build.Endpoint(LAB_APPLICATION, labs[0] if len(labs) == 1 else ""),
-        patient=build.PatientInfo(
-            mrn=patient.mrn,
-            family_name=patient.family_name,
-            given_name=patient.given_name,
-            middle_name=patient.middle_name,
-            suffix=patient.suffix,
-            birth_date=patient.birth_date,
-            sex=patient.sex,
-            assigning_authority=organization.slug,
-            address_line1=patient.address_line1,
-            address_line2=patient.address_line2,
-            city=patient.city,
-            state=patient.state,
-            postal_code=patient.postal_code,
-            phone=patient.phone_mobile or patient.phone_home,
-        ),
+        patient=patient_info(patient),
         placer_number=order.number,
         ordered_at=order.ordered_at.astimezone(zone),
         provider=build.ProviderInfo(provider.npi, provider.family_name, provider.given_name),
@@ -208,6 +235,350 @@ def mark_sent(*, actor: Actor, messages: Iterable[Hl7Message]) -> int:
             detail={"sent": count, "control_ids": [r.control_id for r in rows if r.pk in ids]},
         )
     return count
+
+
+# --- outbound: sending over MLLP, ACKs back, resend ----------------------------------------------
+
+# MSA-1 of the ACK -> the outbound message's status (original and enhanced/commit mode alike).
+ACK_STATUS = {
+    "AA": Hl7Message.Status.ACCEPTED,
+    "CA": Hl7Message.Status.ACCEPTED,
+    "AE": Hl7Message.Status.ERROR,
+    "CE": Hl7Message.Status.ERROR,
+    "AR": Hl7Message.Status.REJECTED,
+    "CR": Hl7Message.Status.REJECTED,
+}
+RESENDABLE = (Hl7Message.Status.ERROR, Hl7Message.Status.REJECTED, Hl7Message.Status.SENT)
+# send_queued's outcome of a message that got no ACK: "not sent" (left queued), "no ACK" (sent,
+# waiting for its ACK); a message that got an ACK has its MSA-1 (AA, AE, AR, ...) as outcome.
+NOT_SENT = "not sent"
+NO_ACK = "no ACK"
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _error_limit() -> int:
+    return int(Hl7Message._meta.get_field("error").max_length or 500)
+
+
+def _parse_ack(ack_text: str | bytes) -> ReceivedAck:
+    try:
+        return read_ack(ack_text)
+    except AckReadError as exc:
+        raise ValidationError({exc.field: [exc.reason]}) from None
+
+
+def _apply_ack(actor: Actor, message: Hl7Message, ack: ReceivedAck) -> Hl7Message:
+    """Store what an ACK says on its outbound message, with one audit event (in a transaction
+    of its own, or the caller's)."""
+    errors = FieldErrors()
+    if message.direction != Hl7Message.Direction.OUTBOUND:
+        errors.add("message", "an ACK is recorded on an outbound message only")
+    if ack.acknowledged_id != message.control_id:
+        errors.add(
+            "MSA-2",
+            f"the ACK is for {ack.acknowledged_id or '(empty)'}, not {message.control_id}",
+        )
+    errors.raise_if_any()
+    status = ACK_STATUS[ack.code]
+    text = _cut(ack.describe(), _error_limit())
+    with transaction.atomic():
+        current = Hl7Message.objects.select_for_update().get(pk=message.pk)
+        previous = current.status
+        current.status = status
+        current.ack_code = ack.code
+        current.error = text
+        current.processed_at = clock.now()
+        current.save(update_fields=["status", "ack_code", "error", "processed_at", "updated_at"])
+        audit.record_for_actor(
+            actor,
+            action=Action.UPDATE,
+            patient_id=current.patient_id,
+            resource_type="Hl7Message",
+            resource_id=current.pk,
+            detail={
+                "control_id": current.control_id,
+                "type": current.message_type,
+                "ack": ack.code,
+                "ack_control_id": ack.control_id,
+                "status": status,
+                "previous": previous,
+                "errors": len(ack.errors),
+            },
+        )
+    return current
+
+
+def record_ack(*, actor: Actor, message: Hl7Message, ack_text: str | bytes) -> Hl7Message:
+    """The receiver's ACK of an outbound message: MSA-1 AA/CA -> accepted, AE/CE -> error,
+    AR/CR -> rejected; `ack_code` is MSA-1, `error` the ERR segments in words (errors before
+    warnings, `; ` between, cut to 500), else MSA-3; `processed_at` now; one audit event.
+
+    `ValidationError` naming the field when the ACK cannot be read (`MSH`, `MSA`, `MSA-1`) or
+    is for another message (`MSA-2` is not the message's control id); nothing is written then.
+    """
+    _check_org(actor, message, "message")
+    return _apply_ack(actor, message, _parse_ack(ack_text))
+
+
+def import_acks(*, actor: Actor, text: str) -> list[Hl7Message]:
+    """ACKs a receiver returned as a file (one message, several, or a batch with FHS/BHS
+    lines): each is matched by MSA-2 to an outbound message of the organization and recorded
+    as `record_ack` would, all in one transaction. Every ACK is read and matched before
+    anything is written: an unreadable one, or an MSA-2 we never sent, is a `ValidationError`
+    naming the field (`MSA-2`) and the ACK's number in the file."""
+    chunks = split_messages(text)
+    errors = FieldErrors()
+    if not chunks:
+        errors.add("file", "no HL7 message in the file")
+    acks: list[ReceivedAck] = []
+    for number, chunk in enumerate(chunks, start=1):
+        try:
+            acks.append(read_ack(chunk))
+        except AckReadError as exc:
+            errors.add(exc.field, f"ACK {number}: {exc.reason}")
+    errors.raise_if_any()
+    wanted = {ack.acknowledged_id for ack in acks}
+    found = {
+        row.control_id: row
+        for row in Hl7Message.objects.for_org(actor.organization).filter(
+            direction=Hl7Message.Direction.OUTBOUND, control_id__in=wanted
+        )
+    }
+    for number, ack in enumerate(acks, start=1):
+        if ack.acknowledged_id not in found:
+            errors.add(
+                "MSA-2",
+                f"ACK {number}: no outbound message {ack.acknowledged_id or '(empty)'}",
+            )
+    errors.raise_if_any()
+    with transaction.atomic():
+        return [_apply_ack(actor, found[ack.acknowledged_id], ack) for ack in acks]
+
+
+def requeue(*, actor: Actor, message: Hl7Message) -> Hl7Message:
+    """Send an outbound message again: one that got AE or AR, or was sent and got no ACK goes
+    back to the queue (its ACK code and error cleared; the audit event keeps them). The text is
+    sent as it is, under the same control id."""
+    _check_org(actor, message, "message")
+    if message.direction != Hl7Message.Direction.OUTBOUND:
+        raise ValidationError({"message": ["only an outbound message is sent again"]})
+    with transaction.atomic():
+        current = Hl7Message.objects.select_for_update().get(pk=message.pk)
+        if current.status not in RESENDABLE:
+            raise ValidationError(
+                {
+                    "status": [
+                        f"{current.control_id} is {current.get_status_display().lower()}: only"
+                        " a message with an error, rejected, or sent without an ACK is sent"
+                        " again"
+                    ]
+                }
+            )
+        previous = {
+            "status": current.status,
+            "ack": current.ack_code,
+            "error": current.error,
+        }
+        current.status = Hl7Message.Status.QUEUED
+        current.ack_code = ""
+        current.error = ""
+        current.processed_at = None
+        current.save(update_fields=["status", "ack_code", "error", "processed_at", "updated_at"])
+        audit.record_for_actor(
+            actor,
+            action=Action.UPDATE,
+            patient_id=current.patient_id,
+            resource_type="Hl7Message",
+            resource_id=current.pk,
+            detail={
+                "control_id": current.control_id,
+                "type": current.message_type,
+                "requeued": True,
+                "previous": previous,
+            },
+        )
+    return current
+
+
+def _stamp(actor: Actor) -> str:
+    zone = ZoneInfo(zone_for(actor.organization))
+    return clock.now().astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _connect_failure(exc: OSError, timeout: float) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, TimeoutError):
+        return f"no connection within {timeout:g} s"
+    if isinstance(exc, socket.gaierror):
+        return f"host not found ({exc.strerror or exc})"
+    return f"cannot connect ({exc.strerror or exc or type(exc).__name__})"
+
+
+def _leave_queued(
+    actor: Actor, rows: list[Hl7Message], reason: str
+) -> list[tuple[Hl7Message, str]]:
+    """Messages not sent: they stay queued, each with the reason in `error`; one audit event."""
+    if not rows:
+        return []
+    text = _cut(reason, _error_limit())
+    ids = [row.pk for row in rows]
+    with transaction.atomic():
+        Hl7Message.objects.filter(
+            organization=actor.organization, pk__in=ids, status=Hl7Message.Status.QUEUED
+        ).update(error=text, updated_at=clock.now())
+        audit.record_for_actor(
+            actor,
+            action=Action.UPDATE,
+            outcome=Outcome.FAILURE,
+            resource_type="Hl7Message",
+            detail={"not_sent": [row.control_id for row in rows], "reason": text},
+        )
+    fresh = Hl7Message.objects.in_bulk(ids)
+    return [(fresh[pk], NOT_SENT) for pk in ids]
+
+
+def _sent_without_ack(actor: Actor, row: Hl7Message, reason: str) -> tuple[Hl7Message, str]:
+    """A message that went out but whose ACK did not come back (or was not its ACK): sent,
+    waiting for its ACK, the reason in `error`; one audit event."""
+    text = _cut(reason, _error_limit())
+    with transaction.atomic():
+        current = Hl7Message.objects.select_for_update().get(pk=row.pk)
+        if current.status == Hl7Message.Status.QUEUED:
+            current.status = Hl7Message.Status.SENT
+            current.ack_code = ""
+            current.error = text
+            current.processed_at = clock.now()
+            current.save(
+                update_fields=["status", "ack_code", "error", "processed_at", "updated_at"]
+            )
+        audit.record_for_actor(
+            actor,
+            action=Action.UPDATE,
+            outcome=Outcome.FAILURE,
+            patient_id=current.patient_id,
+            resource_type="Hl7Message",
+            resource_id=current.pk,
+            detail={
+                "control_id": current.control_id,
+                "type": current.message_type,
+                "status": current.status,
+                "reason": text,
+            },
+        )
+    return current, NO_ACK
+
+
+def _read_frame(
+    conn: socket.socket, deframer: Deframer, pending: list[bytes], timeout: float
+) -> bytes:
+    """The next MLLP frame from the connection within `timeout` seconds (TimeoutError), or
+    ConnectionError when the receiver hangs up first."""
+    deadline = time.monotonic() + timeout
+    while not pending:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        conn.settimeout(remaining)
+        data = conn.recv(65536)
+        if not data:
+            raise ConnectionError("the receiver closed the connection")
+        pending.extend(deframer.feed(data))
+    return pending.pop(0)
+
+
+def send_queued(
+    *,
+    actor: Actor,
+    host: str,
+    port: int,
+    timeout: float = 10.0,
+    limit: int | None = None,
+) -> list[tuple[Hl7Message, str]]:
+    """Send the organization's queued outbound messages, oldest first, over one MLLP
+    connection, each after the ACK of the one before; per message (the row as it is now, the
+    outcome): the ACK's MSA-1 (recorded by `record_ack`), `NO_ACK` or `NOT_SENT`.
+
+    - an ACK came back: accepted, error (AE) or rejected (AR), as `record_ack` says; the run
+      goes on;
+    - no connection (refused, unknown host, no answer within `timeout`) or the connection lost
+      while sending: the message in hand and the rest stay queued, each with `error`
+      "not sent: <why> to host:port at <time>";
+    - sent, but no ACK within `timeout` seconds, the receiver hung up, or the reply is not
+      this message's ACK: the message is `sent` (waiting for its ACK: it may have been taken,
+      so it is not sent again by itself) with the reason in `error`, and the run stops (the
+      connection can no longer be trusted to pair ACKs with messages); the rest stay queued
+      with the reason.
+
+    Nothing is held open in the database while waiting on the network: each outcome is its
+    own transaction with its audit event. Run one sender per organization at a time.
+    """
+    errors = FieldErrors()
+    if not timeout > 0:
+        errors.add("timeout", "the timeout must be more than 0 seconds")
+    if limit is not None and limit < 1:
+        errors.add("limit", "the limit must be 1 or more")
+    if not 0 < port < 65536:
+        errors.add("port", "the port must be 1 to 65535")
+    errors.raise_if_any()
+    query = (
+        Hl7Message.objects.for_org(actor.organization)
+        .filter(direction=Hl7Message.Direction.OUTBOUND, status=Hl7Message.Status.QUEUED)
+        .order_by("created_at", "pk")
+    )
+    rows = list(query[:limit] if limit is not None else query)
+    if not rows:
+        return []
+    where = f"{host}:{port}"
+    try:
+        conn = socket.create_connection((host, port), timeout=timeout)
+    except OSError as exc:
+        why = _connect_failure(exc, timeout)
+        return _leave_queued(actor, rows, f"not sent: {why} to {where} at {_stamp(actor)}")
+    outcomes: list[tuple[Hl7Message, str]] = []
+    with conn:
+        deframer = Deframer()
+        pending: list[bytes] = []
+        for index, row in enumerate(rows):
+            rest = rows[index + 1 :]
+            try:
+                conn.settimeout(timeout)
+                conn.sendall(frame(row.raw))
+            except OSError as exc:
+                lost = "timed out" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
+                outcomes += _leave_queued(
+                    actor,
+                    rows[index:],
+                    f"not sent: connection to {where} lost while sending ({lost})"
+                    f" at {_stamp(actor)}",
+                )
+                break
+            try:
+                reply = _read_frame(conn, deframer, pending, timeout)
+            except TimeoutError:
+                problem = f"no ACK within {timeout:g} s from {where}"
+            except (OSError, FramingError) as exc:
+                problem = f"no ACK from {where}: {exc}"
+            else:
+                try:
+                    updated = _apply_ack(actor, row, _parse_ack(reply))
+                except ValidationError as exc:
+                    problem = f"the reply from {where} is not its ACK: " + "; ".join(
+                        f"{key}: {' '.join(msgs)}" for key, msgs in exc.message_dict.items()
+                    )
+                else:
+                    outcomes.append((updated, updated.ack_code))
+                    continue
+            stamp = _stamp(actor)
+            outcomes.append(_sent_without_ack(actor, row, f"sent, {problem} at {stamp}"))
+            outcomes += _leave_queued(
+                actor, rest, f"not sent: stopped after {row.control_id} ({problem}) at {stamp}"
+            )
+            break
+    return outcomes
 
 
 # --- inbound: ORU^R01 ----------------------------------------------------------------------------

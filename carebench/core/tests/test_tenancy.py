@@ -133,6 +133,72 @@ def _kit_lot(w: SimpleNamespace) -> Any:
     return w.kit_lot
 
 
+def _meds(w: SimpleNamespace) -> SimpleNamespace:
+    """A flu vaccine, a lot, a standing order, an order and a dose given, made on first use."""
+    if not hasattr(w, "meds"):
+        from datetime import timedelta
+
+        from carebench.core import clock
+        from carebench.meds import services as meds
+        from carebench.terminology.models import Manufacturer, VaccineCode
+        from carebench.testing import load_vaccine_codes
+
+        load_vaccine_codes()
+        actor = actor_for(w.user)
+        unit = meds.add_storage_unit(
+            actor=actor, facility=w.encounter.facility, name="Fridge", kind="refrigerator"
+        )
+        flu = meds.add_product(
+            actor=actor,
+            kind="vaccine",
+            name="Flu",
+            ndc="58160-0919-52",
+            dose_amount=Decimal("0.5"),
+            dose_unit="mL",
+            route="C28161",
+            vaccine_code=VaccineCode.objects.get(cvx="140"),
+            manufacturer=Manufacturer.objects.get(mvx="SKB"),
+        )
+        lot = meds.receive_stock(
+            actor=actor,
+            product=flu,
+            lot_number="L1",
+            expires_on=clock.today() + timedelta(days=90),
+            ndc="58160-0919-52",
+            funding="private",
+            storage_unit=unit,
+            doses=5,
+        )
+        protocol = meds.add_standing_order(
+            actor=actor,
+            name="Flu",
+            products=[flu],
+            signed_by=w.provider,
+            valid_from=clock.today() - timedelta(days=1),
+            valid_until=clock.today() + timedelta(days=90),
+        )
+        order = meds.start_standing_order(
+            actor=actor, protocol=protocol, patient=w.patient, product=flu, answers={}
+        )
+        open_order = meds.start_standing_order(
+            actor=actor, protocol=protocol, patient=w.patient, product=flu, answers={}
+        )
+        dose = meds.administer(
+            actor=actor,
+            order=order,
+            patient_check=meds.PatientCheck(scanned=w.patient.mrn),
+            lot=lot,
+            dose_amount=Decimal("0.5"),
+            dose_unit="mL",
+            route="C28161",
+            site="LD",
+            eligibility="V01",
+            vis_given_on=clock.today(),
+        )
+        w.meds = SimpleNamespace(lot=lot, protocol=protocol, order=open_order, dose=dose)
+    return w.meds
+
+
 def _patient(w: SimpleNamespace) -> dict[str, Any]:
     return {"pk": w.patient.pk}
 
@@ -194,12 +260,30 @@ ROUTES: dict[str, Any] = {
     "labs:manifest_pickup": lambda w: {"pk": w.lab.manifest.pk},
     "labs:hl7_message": lambda w: {"pk": w.lab.order.hl7_messages.get().pk},
     "labs:hl7_resolve": lambda w: {"pk": w.lab.order.hl7_messages.get().pk},
+    "labs:hl7_resend": lambda w: {"pk": w.lab.order.hl7_messages.get().pk},
     "labs:poc_entry": lambda w: {"pk": w.lab.order.items.first().pk},
     "labs:review": lambda w: {"pk": w.lab.order.pk},
     "labs:cancel_order": lambda w: {"pk": w.lab.order.pk},
     "labs:results": lambda w: {"patient_id": w.patient.pk},
     "labs:recent_results": lambda w: {"patient_id": w.patient.pk},
     "labs:retire_kit_lot": lambda w: {"pk": _kit_lot(w).pk},
+    "meds:patient": lambda w: {"patient_id": w.patient.pk},
+    "meds:provider_order": lambda w: {"patient_id": w.patient.pk},
+    "meds:record_history": lambda w: {"patient_id": w.patient.pk},
+    "meds:run_standing_order": lambda w: {
+        "patient_id": w.patient.pk,
+        "protocol_id": _meds(w).protocol.pk,
+    },
+    "meds:give": lambda w: {"pk": _meds(w).order.pk},
+    "meds:refuse": lambda w: {"pk": _meds(w).order.pk},
+    "meds:cosign": lambda w: {"pk": _meds(w).order.pk},
+    "meds:administration": lambda w: {"pk": _meds(w).dose.pk},
+    "meds:add_reaction": lambda w: {"pk": _meds(w).dose.pk},
+    "meds:void": lambda w: {"pk": _meds(w).dose.pk},
+    "meds:handout": lambda w: {"pk": _meds(w).dose.pk},
+    "meds:lot": lambda w: {"pk": _meds(w).lot.pk},
+    "meds:lot_status": lambda w: {"pk": _meds(w).lot.pk},
+    "meds:lot_adjust": lambda w: {"pk": _meds(w).lot.pk},
 }
 # Reached with a signed token instead of a session; tested in scheduling/tests/test_views.py.
 TOKEN_ROUTES = {"scheduling:calendar"}

@@ -101,6 +101,9 @@ class Command(BaseCommand):
 
         labs_demo.load_catalog(org)
         labs_demo.ensure_poc_today(org)
+        from carebench.meds import demo as meds_demo
+
+        meds_demo.build(org)
         booked = schedule_demo.ensure_today(org)
         if booked:
             self.stdout.write(f"Booked today's clinic: {booked} visits on the flow board.")
