@@ -59,6 +59,11 @@ def biller(org: Any) -> Any:
 
 
 @pytest.fixture
+def nurse(org: Any) -> Any:
+    return _user(org, "nurse")
+
+
+@pytest.fixture
 def medtech(org: Any) -> Any:
     return _user(org, "medtech")
 

@@ -320,3 +320,106 @@ NO_TO_ALL = {
     "Guillain-Barré syndrome within 6 weeks of a flu vaccine?": False,
     "Moderate or severe illness today, with or without fever?": False,
 }
+
+
+# --- the eMAR -----------------------------------------------------------------------------------
+
+
+def make_home(nurse: User, medtech: User, *, residents: int = 1) -> Any:
+    """An assisted-living home with the med tech assigned, `residents` residents admitted (rooms
+    101, 102, ...), and for the first: metoprolol BID held if pulse < 60, lisinopril QD, and
+    acetaminophen PRN (6 h apart, 4 a day) and lorazepam PRN (C-IV, 10 on its count sheet)."""
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from carebench.core import clock
+    from carebench.meds import emar_services as emar
+
+    org = nurse.organization
+    assert org is not None
+    home = Facility.objects.create(
+        organization=org, name="Maple House", kind=Facility.Kind.ASSISTED_LIVING, state="TX"
+    )
+    actor = actor_for(nurse)
+    today = clock.today(home.time_zone)
+    emar.assign_worker(
+        actor=actor, user=medtech, facility=home, starts_on=today - timedelta(days=30)
+    )
+    people = []
+    for index in range(residents):
+        patient = make_patient(
+            nurse,
+            given_name=["Ada", "Bea", "Cora", "Dora", "Edna", "Fay", "Gus", "Hal"][index % 8],
+            family_name="Oak",
+            birth_date=date(1938, 2, 3 + index),
+        )
+        people.append(
+            emar.admit_resident(
+                actor=actor,
+                patient=patient,
+                facility=home,
+                room=str(101 + index),
+                admitted_on=today - timedelta(days=30),
+                prescriber_name="Samuel Chen, MD",
+                pharmacy_name="Oak Pharmacy",
+            )
+        )
+    first = people[0]
+    common: dict[str, Any] = {
+        "actor": actor,
+        "residency": first,
+        "start_date": today - timedelta(days=7),
+        "prescriber": "Samuel Chen, MD",
+        "route": "oral",
+    }
+    metoprolol = emar.add_order(
+        drug_name="Metoprolol tartrate",
+        strength="25 mg",
+        dose="1 tablet",
+        frequency="BID",
+        hold_text="hold if pulse < 60",
+        quantity_on_hand=30,
+        **common,
+    )
+    lisinopril = emar.add_order(
+        drug_name="Lisinopril",
+        strength="10 mg",
+        dose="1 tablet",
+        frequency="QD",
+        quantity_on_hand=30,
+        **common,
+    )
+    tylenol = emar.add_order(
+        drug_name="Acetaminophen",
+        strength="500 mg",
+        dose="2 tablets",
+        frequency="PRN",
+        prn_indication="pain",
+        prn_min_interval_minutes=360,
+        prn_max_per_day=4,
+        quantity_on_hand=50,
+        **common,
+    )
+    lorazepam = emar.add_order(
+        drug_name="Lorazepam",
+        strength="0.5 mg",
+        dose="1 tablet",
+        frequency="PRN",
+        prn_indication="anxiety",
+        prn_min_interval_minutes=480,
+        prn_max_per_day=2,
+        controlled="IV",
+        quantity_on_hand=10,
+        **common,
+    )
+    return SimpleNamespace(
+        home=home,
+        nurse=actor,
+        medtech=actor_for(medtech),
+        residents=people,
+        resident=first,
+        metoprolol=metoprolol,
+        lisinopril=lisinopril,
+        tylenol=tylenol,
+        lorazepam=lorazepam,
+    )

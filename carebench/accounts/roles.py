@@ -13,6 +13,7 @@ ROLE_LABELS: dict[str, str] = {
     "biller": "Biller",
     "manager": "Clinic manager",
     "medtech": "Medication technician",
+    "nurse": "Nurse (RN/LPN): med-pass supervisor",
     "admin": "Administrator",
 }
 
@@ -226,5 +227,49 @@ for _role, _perms in (
     ("biller", MEDS_READ),
     ("manager", MEDS_READ + MEDS_STOCK_READ + MEDS_STOCK + MEDS_SETUP),
     ("admin", MEDS_READ + MEDS_STOCK_READ + MEDS_GIVE + MEDS_STOCK + MEDS_SETUP + MEDS_SIGN),
+):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] + _perms
+
+# The eMAR in assisted-living and group homes: residents, their orders, the med pass, controlled
+# substance counts. Only medication technicians and nurses document doses (accounts/scope.py).
+EMAR_READ = (
+    _app("meds", "residency", "view")
+    + _app("meds", "absence", "view")
+    + _app("meds", "residentorder", "view")
+    + _app("meds", "doserecord", "view")
+    + _app("meds", "countsheet", "view")
+    + _app("meds", "shiftcount", "view")
+    + _app("meds", "passtime", "view")
+)
+EMAR_PASS = (
+    _app("meds", "doserecord", "add", "change")
+    + _app("meds", "shiftcount", "add")
+    + _app("meds", "refill", "add")
+    + _app("meds", "absence", "add", "change")
+)
+EMAR_MANAGE = (
+    _app("meds", "residency", "add", "change")
+    + _app("meds", "residentorder", "add", "change")
+    + _app("meds", "countsheet", "add")
+    + _app("meds", "passtime", "add", "change")
+    + _app("meds", "shiftcount", "change")  # resolve a discrepancy
+)
+EMAR_ASSIGN = _app("meds", "assignment", "view", "add", "change")
+ROLE_PERMISSIONS["nurse"] = (
+    _crud("patient", "view", "change")
+    + _clinical("view", "add", "change")
+    + EMAR_READ
+    + EMAR_PASS
+    + EMAR_MANAGE
+    + _app("meds", "doserecord", "void")
+)
+for _role, _perms in (
+    ("medtech", EMAR_READ + EMAR_PASS),
+    ("provider", EMAR_READ),
+    ("manager", EMAR_READ + EMAR_MANAGE + EMAR_ASSIGN),
+    (
+        "admin",
+        EMAR_READ + EMAR_PASS + EMAR_MANAGE + EMAR_ASSIGN + _app("meds", "doserecord", "void"),
+    ),
 ):
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] + _perms

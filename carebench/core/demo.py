@@ -68,6 +68,7 @@ DEMO_USERS = [
     DemoUser("provider", "provider", "Samuel", "Chen", "MD"),
     DemoUser("biller", "biller", "Rachel", "Goldberg", "CPC"),
     DemoUser("medtech", "medtech", "Andre", "Williams", "CMT", ASSISTED_LIVING),
+    DemoUser("nurse", "nurse", "Patricia", "Nguyen", "LPN", ASSISTED_LIVING),
 ]
 MFA_USERNAMES = {"admin", "manager"}
 

@@ -22,7 +22,7 @@ MedicationAdministrations, medication_administration.py); its id is the row's id
   Reactions are shown only to users who may see them (`meds.view_adversereaction`).
 * education: the VIS given (publicationDate the edition, presentationDate the day given).
 * programEligibility: HL7 table 0064 (V01-V05); fundingSource: HL7 immunization-funding-source
-  (private or public) with CDC's code (PHC70, VXC50, VXC51) beside it.
+  (private or public) with CDC's code (PHC70, VXC51, VXC52) beside it.
 
 Create (`POST /Immunization`) records history only: a dose given elsewhere, with status
 `completed`, primarySource false, a CVX vaccineCode and occurrenceDateTime (a full date); it is
@@ -89,8 +89,8 @@ ORIGIN_OF_SOURCE = {
 SOURCE_OF_ORIGIN = {"provider": "02", "record": "03", "recall": "04", "school": "07"}
 FUNDING_SOURCE = {
     StockLot.Funding.PRIVATE: ("private", "Private", "PHC70", "Private funds"),
-    StockLot.Funding.VFC: ("public", "Public", "VXC50", "Public"),
-    StockLot.Funding.STATE: ("public", "Public", "VXC51", "Public VFC"),
+    StockLot.Funding.VFC: ("public", "Public", "VXC51", "Public VFC"),
+    StockLot.Funding.STATE: ("public", "Public", "VXC52", "Public non-VFC"),
 }
 STATUS_CONDITIONS = {
     "completed": Q(

@@ -1,7 +1,8 @@
 """Writes for the HL7 v2.5.1 lab interface: queue the ORM^O01 of an order, mark outbound
-messages sent, send the queue over MLLP and record the ACKs that come back (or arrive as files),
-put an errored message back in the queue, ingest an ORU^R01 (parse, match, store, ACK), and
-resolve the unmatched queue.
+messages sent, send the queue of one message type over MLLP (ORM^O01 to the reference lab,
+VXU^V04 to the immunization registry: each type has its own receiver) and record the ACKs that
+come back (or arrive as files), put an errored message back in the queue, ingest an ORU^R01
+(parse, match, store, ACK), and resolve the unmatched queue.
 
 Conventions as in `services`: keyword-only, the `Actor` first, one transaction, one audit event
 (a stored result's event is `store_results`'s own), `ValidationError` naming the field,
@@ -17,6 +18,7 @@ and field; only its `error`/`rejected` log row is written, no results.
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 import uuid
@@ -28,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, QuerySet
 
 from carebench.audit import services as audit
 from carebench.audit.models import Action, Outcome
@@ -210,8 +213,72 @@ def queue_order_message(*, actor: Actor, order: LabOrder) -> Hl7Message | None:
     return message
 
 
+# --- outbound: which messages go to which receiver ----------------------------------------------
+
+# The outbound message types (MSH-9.1), each for its own receiver: ORM^O01 lab orders for the
+# reference lab, VXU^V04 immunizations for the state registry. A run of `send_queued` or an
+# outbox dump picks its messages by type, so one receiver never gets another's patient data.
+OUTBOUND_TYPES = ("ORM", "VXU")
+# A message type as given to pick messages: the code (`VXU`), or code^event (`VXU^V04`).
+_TYPE_FORMAT = re.compile(r"[A-Z0-9]{3}(\^[A-Z0-9]{3})?")
+
+
+def _checked_types(message_types: Sequence[str], errors: FieldErrors) -> tuple[str, ...]:
+    """The message types asked for, upper case; each must be a code (`VXU`) or code^event
+    (`VXU^V04`), and there must be at least one (a bare string is refused too: "VXU" is not
+    the list ["VXU"])."""
+    if isinstance(message_types, str):
+        errors.add("message_types", "give a list of message types, e.g. ['VXU']")
+        return ()
+    types = tuple(dict.fromkeys(t.strip().upper() for t in message_types))
+    if not types:
+        errors.add("message_types", "say which message types to send, e.g. VXU or ORM")
+    for value in types:
+        if not _TYPE_FORMAT.fullmatch(value):
+            errors.add(
+                "message_types",
+                f"{value or '(empty)'} is not a message type (a code such as VXU or ORM,"
+                " or code^event such as VXU^V04)",
+            )
+    return types
+
+
+def _of_types(query: QuerySet[Hl7Message], types: Sequence[str]) -> QuerySet[Hl7Message]:
+    """The messages whose type starts with one of `types` (checked by `_checked_types`)."""
+    wanted = Q()
+    for value in types:
+        wanted |= Q(message_type__startswith=value)
+    return query.filter(wanted)
+
+
+def type_folder(message_type: str) -> str:
+    """The outbox subfolder of a message: its type code (`VXU` for VXU^V04), safe as a name."""
+    code = message_type.split("^", 1)[0].strip().upper()
+    return "".join(ch if ch.isalnum() else "_" for ch in code) or "_"
+
+
+def outbox_messages(
+    *, actor: Actor, message_types: Sequence[str] | None = None
+) -> list[Hl7Message]:
+    """The outbound messages to write out as files (`carebench hl7 outbox`): the
+    organization's queued or sent ones, oldest first; with `message_types`, only those whose
+    type starts with one of them (`ValidationError` naming `message_types` for a bad one),
+    else every type (the caller keeps each type apart: `type_folder`)."""
+    query: QuerySet[Hl7Message] = Hl7Message.objects.for_org(actor.organization).filter(
+        direction=Hl7Message.Direction.OUTBOUND,
+        status__in=[Hl7Message.Status.QUEUED, Hl7Message.Status.SENT],
+    )
+    if message_types is not None:
+        errors = FieldErrors()
+        types = _checked_types(message_types, errors)
+        errors.raise_if_any()
+        query = _of_types(query, types)
+    return list(query.order_by("created_at", "pk"))
+
+
 def mark_sent(*, actor: Actor, messages: Iterable[Hl7Message]) -> int:
-    """Outbound messages handed to the lab (written to the outbox folder or sent over MLLP)."""
+    """Outbound messages handed to their receiver (written to the outbox folder or sent over
+    MLLP): the queued ones become `sent`; one audit event."""
     rows = list(messages)
     for row in rows:
         _check_org(actor, row, "message")
@@ -249,6 +316,10 @@ ACK_STATUS = {
     "CR": Hl7Message.Status.REJECTED,
 }
 RESENDABLE = (Hl7Message.Status.ERROR, Hl7Message.Status.REJECTED, Hl7Message.Status.SENT)
+# CDC's ACK guidance for immunization registries: an AE whose every ERR is a warning (W) or
+# information (I) means the record was taken, with remarks. It is accepted; `error` keeps them.
+WARNING_SEVERITIES = frozenset({"W", "I"})
+ACCEPTED_WITH_WARNINGS = "accepted with warnings: "
 # send_queued's outcome of a message that got no ACK: "not sent" (left queued), "no ACK" (sent,
 # waiting for its ACK); a message that got an ACK has its MSA-1 (AA, AE, AR, ...) as outcome.
 NOT_SENT = "not sent"
@@ -270,6 +341,16 @@ def _parse_ack(ack_text: str | bytes) -> ReceivedAck:
         raise ValidationError({exc.field: [exc.reason]}) from None
 
 
+def _warnings_only(ack: ReceivedAck) -> bool:
+    """An AE whose ERR segments are all warnings or information (the message was processed and
+    the record taken). An AE with no ERR, or with any ERR of severity E, F or none, is not."""
+    return (
+        ack.code == ERROR
+        and bool(ack.errors)
+        and all(e.severity in WARNING_SEVERITIES for e in ack.errors)
+    )
+
+
 def _apply_ack(actor: Actor, message: Hl7Message, ack: ReceivedAck) -> Hl7Message:
     """Store what an ACK says on its outbound message, with one audit event (in a transaction
     of its own, or the caller's)."""
@@ -283,7 +364,12 @@ def _apply_ack(actor: Actor, message: Hl7Message, ack: ReceivedAck) -> Hl7Messag
         )
     errors.raise_if_any()
     status = ACK_STATUS[ack.code]
-    text = _cut(ack.describe(), _error_limit())
+    text = ack.describe()
+    warnings_only = _warnings_only(ack)
+    if warnings_only:
+        status = Hl7Message.Status.ACCEPTED
+        text = ACCEPTED_WITH_WARNINGS + text
+    text = _cut(text, _error_limit())
     with transaction.atomic():
         current = Hl7Message.objects.select_for_update().get(pk=message.pk)
         previous = current.status
@@ -306,6 +392,7 @@ def _apply_ack(actor: Actor, message: Hl7Message, ack: ReceivedAck) -> Hl7Messag
                 "status": status,
                 "previous": previous,
                 "errors": len(ack.errors),
+                "warnings_only": warnings_only,
             },
         )
     return current
@@ -315,6 +402,11 @@ def record_ack(*, actor: Actor, message: Hl7Message, ack_text: str | bytes) -> H
     """The receiver's ACK of an outbound message: MSA-1 AA/CA -> accepted, AE/CE -> error,
     AR/CR -> rejected; `ack_code` is MSA-1, `error` the ERR segments in words (errors before
     warnings, `; ` between, cut to 500), else MSA-3; `processed_at` now; one audit event.
+
+    An AE whose ERR segments all have severity W (warning) or I (information) is accepted (CDC's
+    ACK guidance for registries: processed, the record taken), `error` then "accepted with
+    warnings: " and the ERRs; an AE with no ERR, or any ERR of severity E, F or none, is an
+    error.
 
     `ValidationError` naming the field when the ACK cannot be read (`MSH`, `MSA`, `MSA-1`) or
     is for another message (`MSA-2` is not the message's control id); nothing is written then.
@@ -495,12 +587,16 @@ def send_queued(
     actor: Actor,
     host: str,
     port: int,
+    message_types: Sequence[str],
     timeout: float = 10.0,
     limit: int | None = None,
 ) -> list[tuple[Hl7Message, str]]:
-    """Send the organization's queued outbound messages, oldest first, over one MLLP
+    """Send the organization's queued outbound messages of `message_types` (those whose type
+    starts with one of them: `["VXU"]` for the registry, `["ORM"]` for the lab; required, as
+    each type has its own receiver, and never the other types), oldest first, over one MLLP
     connection, each after the ACK of the one before; per message (the row as it is now, the
     outcome): the ACK's MSA-1 (recorded by `record_ack`), `NO_ACK` or `NOT_SENT`.
+    `ValidationError` naming `message_types`, `timeout`, `limit` or `port`.
 
     - an ACK came back: accepted, error (AE) or rejected (AR), as `record_ack` says; the run
       goes on;
@@ -523,12 +619,14 @@ def send_queued(
         errors.add("limit", "the limit must be 1 or more")
     if not 0 < port < 65536:
         errors.add("port", "the port must be 1 to 65535")
+    types = _checked_types(message_types, errors)
     errors.raise_if_any()
-    query = (
-        Hl7Message.objects.for_org(actor.organization)
-        .filter(direction=Hl7Message.Direction.OUTBOUND, status=Hl7Message.Status.QUEUED)
-        .order_by("created_at", "pk")
-    )
+    query = _of_types(
+        Hl7Message.objects.for_org(actor.organization).filter(
+            direction=Hl7Message.Direction.OUTBOUND, status=Hl7Message.Status.QUEUED
+        ),
+        types,
+    ).order_by("created_at", "pk")
     rows = list(query[:limit] if limit is not None else query)
     if not rows:
         return []

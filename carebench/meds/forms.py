@@ -126,6 +126,12 @@ class GiveForm(ServiceForm):
     dose_unit = forms.CharField(max_length=10, label="Unit")
     route = forms.ChoiceField(choices=ROUTE_CHOICES)
     site = forms.ChoiceField(choices=SITE_CHOICES, required=False)
+    given_at = forms.DateTimeField(
+        required=False,
+        widget=DATETIME_WIDGET,
+        label="Given at",
+        help_text="leave empty for now; charting later, the time it was given",
+    )
     eligibility = forms.ChoiceField(
         choices=ELIGIBILITY_CHOICES, required=False, label="VFC eligibility"
     )

@@ -317,6 +317,10 @@ class MedicationOrder(Voidable):
     instructions = models.TextField(
         blank=True, help_text="for the patient, as the provider directed"
     )
+    screening = models.JSONField(
+        default=dict, blank=True, help_text="standing order: question → answer"
+    )
+    cancel_reason = models.CharField(max_length=300, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     cosigned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -495,3 +499,33 @@ class RegistryMessage(OrganizationScoped):
 
     class Meta:
         ordering = ["created_at", "pk"]
+
+
+# The eMAR's models live in their own module; imported here so Django registers them.
+from .emar_models import (  # noqa: E402
+    Absence,
+    Assignment,
+    CountEntry,
+    CountSheet,
+    DoseRecord,
+    PassTime,
+    Refill,
+    Residency,
+    ResidentOrder,
+    ShiftCount,
+    ShiftCountLine,
+)
+
+__all__ = [
+    "Absence",
+    "Assignment",
+    "CountEntry",
+    "CountSheet",
+    "DoseRecord",
+    "PassTime",
+    "Refill",
+    "Residency",
+    "ResidentOrder",
+    "ShiftCount",
+    "ShiftCountLine",
+]

@@ -1,8 +1,9 @@
 """Reporting doses to the state immunization registry (IIS): the VXU^V04 of a dose (add,
 update or delete) queued in the HL7 message log, inside the caller's transaction.
 
-The messages go out with the lab interface's tools: `carebench hl7 outbox --dump DIR` writes
-them as files, `carebench hl7 send` sends them over MLLP and reads each ACK, and the registry's
+The messages go out with the lab interface's tools: `carebench hl7 outbox --dump DIR --type VXU`
+writes them as files, `carebench hl7 send --type VXU --host H --port P` sends them over MLLP and
+reads each ACK, and the registry's
 answer (accepted, or the errors it names) shows on the dose and on the interface page.
 """
 
@@ -28,8 +29,8 @@ APPLICATION = "CAREBENCH"
 REGISTRY_APPLICATION = "IIS"
 FUNDING_SOURCE: dict[str, str] = {
     StockLot.Funding.PRIVATE: "PHC70",
-    StockLot.Funding.VFC: "VXC50",
-    StockLot.Funding.STATE: "VXC51",
+    StockLot.Funding.VFC: "VXC51",  # public VFC
+    StockLot.Funding.STATE: "VXC52",  # public non-VFC (state, 317)
 }
 
 
@@ -81,10 +82,9 @@ def vaccination_message(
         site_code=administration.site,
         site_name=SITES.get(administration.site, ""),
         ordering_provider=_provider(administration.ordering_provider),
+        # staff without an NPI are sent by name only
         administering_provider=(
-            ProviderInfo(str(giver.pk), giver.last_name, giver.first_name)
-            if giver is not None
-            else None
+            ProviderInfo("", giver.last_name, giver.first_name) if giver is not None else None
         ),
         filler_number=str(administration.pk),
         refusal_reason=administration.refusal_reason,
@@ -118,6 +118,8 @@ def vaccination_message(
 
 def queue_for(actor: Actor, administration: Administration, action: str) -> Hl7Message:
     """Queue the VXU for a dose (A add, U update, D delete), in the caller's transaction."""
+    # Lock the dose so two writes for it at once cannot take the same control id.
+    Administration.objects.select_for_update().filter(pk=administration.pk).first()
     count = RegistryMessage.objects.filter(administration=administration).count()
     control_id = f"V{administration.pk:07d}-{count + 1}"
     raw = vxu.build_vxu(vaccination_message(administration, action, control_id))

@@ -41,6 +41,8 @@ def _expiry(value: str) -> date:
     if not re.fullmatch(r"\d{6}", value):
         raise ValueError(f"expiry (17) must be YYMMDD, got {value!r}")
     year, month, day = 2000 + int(value[:2]), int(value[2:4]), int(value[4:])
+    if not 1 <= month <= 12:
+        raise ValueError(f"expiry (17) {value!r} has no month {month}")
     if day == 0:  # GS1: day 00 means the end of the month
         following = date(year + (month == 12), month % 12 + 1, 1)
         return date.fromordinal(following.toordinal() - 1)
@@ -157,3 +159,19 @@ def ndc_from_scan(text: str) -> str:
     if len(digits) in (10, 11):
         return digits
     return ""
+
+
+def ndc11(ndc: str) -> str:
+    """A dashed NDC padded to the 11-digit 5-4-2 billing form ("" when it is not dashed)."""
+    match = re.fullmatch(r"(\d+)-(\d+)-(\d+)", ndc.strip())
+    if not match:
+        return ""
+    labeler, product, package = match.groups()
+    return labeler.zfill(5) + product.zfill(4) + package.zfill(2)
+
+
+def same_product(a: str, b: str) -> bool:
+    """Whether two dashed NDCs name the same product (labeler and product code), whatever the
+    package: a box and the vial inside it have different NDCs of one product."""
+    first, second = ndc11(a), ndc11(b)
+    return bool(first) and first[:9] == second[:9]

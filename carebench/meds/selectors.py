@@ -7,7 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from . import forecast as forecast_engine
@@ -47,6 +49,7 @@ def forecast_for(
     patient: Patient,
     as_of: date,
     administrations: list[Administration] | None = None,
+    zone: str | None = None,
 ) -> forecast_engine.Forecast:
     """What is due, from every dose on record that counts (given here or reported; not
     refused, not voided)."""
@@ -55,8 +58,12 @@ def forecast_for(
         if administrations is not None
         else administrations_for(organization, patient)
     )
+    if zone is None:  # the organization's first facility's
+        facility = organization.facilities.first()
+        zone = facility.time_zone if facility is not None else settings.CAREBENCH_DEFAULT_TIME_ZONE
+    tz = ZoneInfo(zone)
     history = [
-        (row.vaccine_code.cvx, row.occurred_at.date())
+        (row.vaccine_code.cvx, row.occurred_at.astimezone(tz).date())
         for row in rows
         if row.vaccine_code is not None
         and row.kind != Administration.Kind.REFUSED

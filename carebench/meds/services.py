@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -53,6 +54,24 @@ if TYPE_CHECKING:
     from carebench.scheduling.models import Provider
 
 MAX_DOSES_PER_RECEIPT = 10_000
+MAX_ADJUSTMENT = 1_000
+VFC_MAX_AGE_YEARS = 18  # VFC covers children through 18
+VFC_ELIGIBLE = {"V02", "V03", "V04", "V05"}
+# Words an allergy entry may use for a whole vaccine group ("flu vaccine", "tetanus shot").
+GROUP_ALLERGY_WORDS: dict[str, tuple[str, ...]] = {
+    "FLU": ("influenza", "flu vaccine", "flu shot"),
+    "COVID-19": ("covid", "sars-cov-2"),
+    "TDAP": ("tetanus", "diphtheria", "pertussis", "tdap"),
+    "DTAP": ("tetanus", "diphtheria", "pertussis", "dtap"),
+    "TD": ("tetanus", "diphtheria"),
+    "HPV": ("hpv", "papillomavirus", "gardasil"),
+    "MMR": ("measles", "mumps", "rubella", "mmr"),
+    "VZV": ("varicella", "chickenpox"),
+    "HEPA": ("hepatitis a",),
+    "HEPB": ("hepatitis b",),
+    "PNEUMO": ("pneumococcal", "prevnar", "pneumovax"),
+    "ZOSTER": ("zoster", "shingles", "shingrix"),
+}
 DEFAULT_OBSERVATION_MINUTES = 15
 # A dose documented more than this long after it was given is late entry, not a typo in the
 # time; we still take it, but refuse a time in the future or older than a day on this path.
@@ -261,6 +280,8 @@ def receive_stock(
         errors.add("expires_on", f"this lot expired on {expires_on:%Y-%m-%d}: do not receive it")
     if not scan.valid_ndc(ndc):
         errors.add("ndc", "write the NDC with its dashes: 4-4-2, 5-3-2, 5-4-1 or 5-4-2")
+    elif not scan.same_product(ndc, product.ndc):
+        errors.add("ndc", f"NDC {ndc} is not {product} ({product.ndc}): check the box")
     if funding not in StockLot.Funding.values:
         errors.add("funding", f"unknown funding source {funding!r}")
     if not 1 <= doses <= MAX_DOSES_PER_RECEIPT:
@@ -327,9 +348,12 @@ def set_lot_status(*, actor: Actor, lot: StockLot, status: str, reason: str = ""
     errors.raise_if_any()
     with transaction.atomic():
         before = lot.status
-        StockLot.objects.filter(pk=lot.pk).update(
-            status=status, status_reason=reason.strip(), updated_at=clock.now()
-        )
+        if (
+            not StockLot.objects.filter(pk=lot.pk)
+            .exclude(status=StockLot.Status.RETIRED)
+            .update(status=status, status_reason=reason.strip(), updated_at=clock.now())
+        ):
+            raise _field_error("status", "a retired lot stays retired")
         lot.status, lot.status_reason = status, reason.strip()
         _audit(actor, Action.UPDATE, lot, {"status": [before, status], "reason": reason.strip()})
     return lot
@@ -345,6 +369,8 @@ def adjust_stock(*, actor: Actor, lot: StockLot, kind: str, doses: int, reason: 
         errors.add("doses", "wasted doses are taken out: give a negative number")
     if doses == 0:
         errors.add("doses", "the change cannot be zero")
+    elif abs(doses) > MAX_ADJUSTMENT:
+        errors.add("doses", f"one adjustment is at most {MAX_ADJUSTMENT} doses either way")
     if not reason.strip():
         errors.add("reason", "say what happened")
     errors.raise_if_any()
@@ -416,7 +442,11 @@ def allergy_conflicts(patient: Patient, product: Product) -> list[str]:
     product itself): 'egg (hives)'."""
     terms = product.allergy_list + [product.name.lower()]
     if product.vaccine_code_id is not None:
-        terms.append(product.vaccine_code.short_name.lower())  # type: ignore[union-attr]
+        code = product.vaccine_code
+        assert code is not None
+        terms.append(code.short_name.lower())
+        for group in filter(None, code.groups.split("|") + [code.group]):
+            terms.extend(GROUP_ALLERGY_WORDS.get(group.upper(), ()))
     found = []
     for allergy in Allergy.objects.filter(
         patient=patient, voided_at__isnull=True, status=Allergy.Status.ACTIVE
@@ -567,9 +597,25 @@ def start_standing_order(
 
 
 def _create_order(actor: Actor, **fields: Any) -> MedicationOrder:
+    encounter = fields.get("encounter")
+    if encounter is not None:
+        _check_org(actor, encounter, "visit")
+        if encounter.patient_id != fields["patient"].pk:
+            raise _field_error("encounter", "the visit is another patient's")
     screening = fields.pop("screening", None)
+    patient, product = fields["patient"], fields["product"]
+    if MedicationOrder.objects.filter(
+        patient=patient,
+        product=product,
+        status=MedicationOrder.Status.ACTIVE,
+        voided_at__isnull=True,
+    ).exists():
+        raise _field_error(
+            "product", f"{product} is already ordered for this patient and not yet given"
+        )
     with transaction.atomic():
         order = MedicationOrder.objects.create(
+            screening=screening or {},
             organization=actor.organization,
             created_by=actor.user,
             entered_by=_user(actor),
@@ -622,11 +668,14 @@ def cancel_order(*, actor: Actor, order: MedicationOrder, reason: str) -> Medica
         errors.add("reason", "say why the order is cancelled")
     errors.raise_if_any()
     with transaction.atomic():
-        MedicationOrder.objects.filter(pk=order.pk).update(
+        if not MedicationOrder.objects.filter(
+            pk=order.pk, status=MedicationOrder.Status.ACTIVE
+        ).update(
             status=MedicationOrder.Status.CANCELLED,
-            void_reason=reason.strip(),
+            cancel_reason=reason.strip(),
             updated_at=clock.now(),
-        )
+        ):
+            raise _field_error("__all__", "the order was just given or closed by someone else")
         order.status = MedicationOrder.Status.CANCELLED
         _audit(actor, Action.UPDATE, order, {"cancelled": reason.strip()}, order.patient_id)
     return order
@@ -659,24 +708,42 @@ def _patient_matches(patient: Patient, check: PatientCheck) -> tuple[bool, str]:
     return ok, "name and date of birth"
 
 
-def find_lot(actor: Actor, product: Product, scanned: str) -> StockLot | None:
-    """The lot of this product a scanned vial or box names (GS1 code, or a typed lot number)."""
-    lots = StockLot.objects.for_org(actor.organization).filter(
-        product__organization=actor.organization
-    )
-    text = scanned.strip()
+def find_lot(
+    actor: Actor, product: Product, scanned: str, *, public: bool | None = None
+) -> StockLot | None:
+    """The lot of this product a scanned vial or box names (GS1 code, or a typed lot number).
+    A lot held as both public and private stock is picked by `public` (the patient's
+    eligibility). A GS1 code whose expiry is past, or differs from the lot on record, is
+    refused (ValueError): the vial in hand is what counts."""
+    lots = StockLot.objects.for_org(actor.organization).select_related("product")
+    text = scanned.replace("\x00", "").strip()
+    code = None
     if scan.looks_like_gs1(text):
         code = scan.parse_gs1(text)
         candidates = [
             lot
-            for lot in lots.filter(lot_number=code.lot.upper()).select_related("product")
+            for lot in lots.filter(lot_number=code.lot.upper())
             if code.ndc10 == ""
             or code.ndc10 in scan.ndc10_forms(lot.ndc) | scan.ndc10_forms(lot.product.ndc)
         ]
     else:
-        candidates = list(lots.filter(lot_number=text.upper()).select_related("product"))
-    mine = [lot for lot in candidates if lot.product_id == product.pk]
-    return (mine or candidates or [None])[0]
+        candidates = list(lots.filter(lot_number=text.upper()[:40]))
+    mine = [lot for lot in candidates if lot.product_id == product.pk] or candidates
+    if public is not None:
+        mine.sort(key=lambda lot: lot.is_public != public)
+    found = mine[0] if mine else None
+    if found is not None and code is not None and code.expires_on is not None:
+        today = clock.today(zone_for(actor))
+        if code.expires_on < today:
+            raise ValueError(
+                f"the vial says it expired on {code.expires_on:%Y-%m-%d}: do not give it"
+            )
+        if code.expires_on != found.expires_on:
+            raise ValueError(
+                f"the vial says it expires {code.expires_on:%Y-%m-%d}, lot {found.lot_number} on "
+                f"record {found.expires_on:%Y-%m-%d}: check the vial and the stock record"
+            )
+    return found
 
 
 def administer(
@@ -746,11 +813,45 @@ def administer(
         errors.add("eligibility", f"unknown eligibility {eligibility!r}")
     if product.is_vaccine and not eligibility:
         errors.add("eligibility", "record the patient's VFC eligibility (V01 if not eligible)")
-    if lot.is_public and eligibility == "V01":
+    age_years = patient.age_on(today)
+    if lot.funding == StockLot.Funding.VFC and (
+        eligibility not in VFC_ELIGIBLE or age_years > VFC_MAX_AGE_YEARS
+    ):
+        errors.add(
+            "lot",
+            f"lot {lot.lot_number} is VFC stock: only for VFC-eligible patients under 19; "
+            "use private stock",
+        )
+    elif lot.is_public and eligibility == "V01" and age_years <= VFC_MAX_AGE_YEARS:
         errors.add(
             "lot",
             f"lot {lot.lot_number} is publicly funded ({lot.get_funding_display()}): "
             "this patient is not eligible; use private stock",
+        )
+    months = _age_months(patient.birth_date, today)
+    if product.min_age_months is not None and months < product.min_age_months:
+        errors.add(
+            "patient", f"{product} is for patients {product.min_age_months} months and older"
+        )
+    if product.max_age_years is not None and age_years > product.max_age_years:
+        errors.add("patient", f"{product} is for patients up to {product.max_age_years} years")
+    if (
+        order.basis == MedicationOrder.Basis.STANDING
+        and order.ordered_at.astimezone(ZoneInfo(zone_for(actor, encounter))).date() != today
+    ):
+        errors.add(
+            "order",
+            "this standing order was started on another day: screen the patient again "
+            "(start the standing order again)",
+        )
+    if vis_given_on is not None and vis_given_on > today:
+        errors.add("vis_given_on", "the VIS date cannot be in the future")
+    repeat = _same_day_dose(patient, product, given_at)
+    if repeat is not None:
+        errors.add(
+            "order",
+            f"{repeat.product_name} was already given at {repeat.occurred_at.astimezone(ZoneInfo(zone_for(actor, encounter))):%H:%M}"
+            " in the last 24 hours: a second dose needs the provider",
         )
     # Right dose, right route
     if dose_amount != order.dose_amount or dose_unit != order.dose_unit:
@@ -825,6 +926,7 @@ def administer(
             funding=locked.funding,
             observation_minutes=observation_minutes,
             patient_check=how,
+            screening=order.screening,
             note=note,
         )
         _move(actor, locked, StockMovement.Kind.ADMINISTERED, -1, "", administration)
@@ -845,6 +947,25 @@ def administer(
         if administration.is_vaccine:
             registry.queue_for(actor, administration, "A")
     return administration
+
+
+def _same_day_dose(patient: Patient, product: Product, at: datetime) -> Administration | None:
+    """A dose of the same product (or, for a vaccine, the same vaccine group) given to the
+    patient in the 24 hours around `at`."""
+    recent = Administration.objects.filter(
+        patient=patient,
+        kind=Administration.Kind.GIVEN,
+        voided_at__isnull=True,
+        occurred_at__gte=at - timedelta(hours=24),
+        occurred_at__lte=at + timedelta(hours=24),
+    ).select_related("vaccine_code")
+    group = product.vaccine_code.group if product.vaccine_code is not None else ""
+    for row in recent:
+        if row.product_id == product.pk or (
+            group and row.vaccine_code is not None and row.vaccine_code.group == group
+        ):
+            return row
+    return None
 
 
 def _minutes(count: int) -> timedelta:
@@ -942,7 +1063,6 @@ def record_historical(
     if vaccine_code.nonvaccine:
         errors.add("vaccine_code", f"CVX {vaccine_code.cvx} is not a vaccine")
     errors.raise_if_any()
-    from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(zone_for(actor))
     occurred = datetime(given_on.year, given_on.month, given_on.day, 12, tzinfo=zone)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import emar_views, views
 
 app_name = "meds"
 
@@ -22,6 +22,7 @@ urlpatterns = [
     path("orders/<int:pk>/give/", views.give, name="give"),
     path("orders/<int:pk>/refuse/", views.refuse, name="refuse"),
     path("orders/<int:pk>/cosign/", views.cosign, name="cosign"),
+    path("orders/<int:pk>/cancel/", views.cancel, name="cancel"),
     path("cosign/", views.cosign_queue, name="cosign_queue"),
     path("doses/<int:pk>/", views.administration, name="administration"),
     path("doses/<int:pk>/reaction/", views.add_reaction, name="add_reaction"),
@@ -31,4 +32,25 @@ urlpatterns = [
     path("setup/", views.setup, name="setup"),
     path("setup/products/", views.add_product, name="add_product"),
     path("setup/storage/", views.add_storage_unit, name="add_storage_unit"),
+    # the eMAR
+    path("homes/", emar_views.homes, name="homes"),
+    path("homes/<int:facility_id>/pass/", emar_views.pass_view, name="pass"),
+    path("homes/<int:facility_id>/admit/", emar_views.admit, name="admit"),
+    path("homes/<int:facility_id>/supervisor/", emar_views.supervisor, name="supervisor"),
+    path("homes/<int:facility_id>/count/", emar_views.count, name="count"),
+    path("counts/<int:pk>/resolve/", emar_views.resolve, name="resolve"),
+    path("assignments/", emar_views.assignments, name="assignments"),
+    path("residents/<int:pk>/", emar_views.resident, name="resident"),
+    path("residents/<int:pk>/photo/", emar_views.resident_photo, name="resident_photo"),
+    path("residents/<int:pk>/photo/upload/", emar_views.upload_photo, name="upload_photo"),
+    path("residents/<int:pk>/orders/", emar_views.add_order, name="add_order"),
+    path("residents/<int:pk>/away/", emar_views.start_absence, name="start_absence"),
+    path("residents/<int:pk>/discharge/", emar_views.discharge, name="discharge"),
+    path("residents/<int:pk>/mar.pdf", emar_views.mar_pdf, name="mar"),
+    path("absences/<int:pk>/end/", emar_views.end_absence, name="end_absence"),
+    path("resident-orders/<int:pk>/record/", emar_views.record, name="record"),
+    path("resident-orders/<int:pk>/discontinue/", emar_views.discontinue, name="discontinue"),
+    path("resident-orders/<int:pk>/refill/", emar_views.refill, name="refill"),
+    path("dose-records/<int:pk>/effectiveness/", emar_views.effectiveness, name="effectiveness"),
+    path("dose-records/<int:pk>/void/", emar_views.void_dose, name="void_dose"),
 ]

@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from carebench.accounts.permissions import require_perms
@@ -126,7 +127,7 @@ def _patient_page(
     org = _org(request)
     today = clock.today(_zone(request))
     doses = selectors.administrations_for(org, patient)
-    due = selectors.forecast_for(org, patient, today, doses)
+    due = selectors.forecast_for(org, patient, today, doses, _zone(request))
     groups = [(g, STATUS_CLASS.get(g.status, "")) for g in due.groups]
     protocols = selectors.standing_orders(org, today)
     forms_by_protocol = standing_forms or {}
@@ -316,12 +317,17 @@ def give(request: HttpRequest, pk: int) -> HttpResponse:
     org = _org(request)
     lots = StockLot.objects.for_org(org).filter(product=order.product)
     form = GiveForm(request.POST, lots=lots)
-    if form.is_valid():
+    with timezone.override(ZoneInfo(_zone(request))):
+        valid = form.is_valid()
+    if valid:
         data = form.cleaned_data
         lot = data["lot"]
         if data["lot_scan"]:
+            public = data["eligibility"] in services.VFC_ELIGIBLE
             try:
-                lot = services.find_lot(_actor(request), order.product, data["lot_scan"])
+                lot = services.find_lot(
+                    _actor(request), order.product, data["lot_scan"], public=public
+                )
             except ValueError as exc:
                 form.add_error("lot_scan", f"Scan: {exc}")
                 lot = None
@@ -346,6 +352,7 @@ def give(request: HttpRequest, pk: int) -> HttpResponse:
                     route=data["route"],
                     site=data["site"],
                     eligibility=data["eligibility"],
+                    given_at=data["given_at"],
                     vis_given_on=data["vis_given_on"],
                     observation_minutes=data["observation_minutes"],
                     note=data["note"],
@@ -382,6 +389,21 @@ def refuse(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Refusal of {order.product} recorded.")
             return redirect("meds:patient", patient_id=order.patient_id)
     return _give_page(request, order, refusal=form, status=INVALID)
+
+
+@require_POST
+@require_perms("meds.add_medicationorder")
+def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    order = _order(request, pk)
+    try:
+        services.cancel_order(
+            actor=_actor(request), order=order, reason=request.POST.get("reason", "")
+        )
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+    else:
+        messages.success(request, f"Order for {order.product} cancelled.")
+    return redirect("meds:patient", patient_id=order.patient_id)
 
 
 # --- a dose's record ----------------------------------------------------------------------------
@@ -434,7 +456,9 @@ def administration(request: HttpRequest, pk: int) -> HttpResponse:
 def add_reaction(request: HttpRequest, pk: int) -> HttpResponse:
     dose = _administration(request, pk)
     form = ReactionForm(request.POST)
-    if form.is_valid():
+    with timezone.override(ZoneInfo(_zone(request))):  # the page shows times in the clinic's zone
+        valid = form.is_valid()
+    if valid:
         data = form.cleaned_data
         try:
             services.record_reaction(
@@ -508,7 +532,7 @@ def handout_input(
     next_due = ""
     group = dose.vaccine_code.group if dose.vaccine_code is not None else None
     if group:
-        due = selectors.forecast_for(org, patient, given_on).get(group)
+        due = selectors.forecast_for(org, patient, given_on, zone=zone).get(group)
         if due is not None and due.recommended is not None and due.recommended > given_on:
             next_due = f"{due.label}: {due.recommended:%Y-%m-%d}"
     instructions = dose.order.instructions if dose.order is not None else ""
@@ -548,6 +572,12 @@ def handout_input(
 @require_perms("meds.sign_medicationorder")
 def cosign_queue(request: HttpRequest) -> HttpResponse:
     orders = selectors.cosign_queue(_org(request), request.user)  # type: ignore[arg-type]
+    record_read(
+        request,
+        patient_id=None,
+        resource_type="MedicationOrder",
+        detail={"page": "co-sign queue", "orders": [o.pk for o in orders]},
+    )
     return render(request, "meds/cosign_queue.html", {"orders": orders})
 
 
@@ -679,7 +709,7 @@ def lot_adjust(request: HttpRequest, pk: int) -> HttpResponse:
 @require_perms("meds.view_stocklot")
 def scan_lookup(request: HttpRequest) -> HttpResponse:
     """What a scanned vial is (GS1 code): product, lot, expiry, and whether we hold it."""
-    text = request.GET.get("code", "")[:120]
+    text = request.GET.get("code", "").replace("\x00", "")[:120]
     result: dict[str, Any] = {"code": text}
     if text:
         try:
@@ -707,7 +737,14 @@ def scan_lookup(request: HttpRequest) -> HttpResponse:
 @require_perms("meds.view_registrymessage")
 def registry(request: HttpRequest) -> HttpResponse:
     """Every VXU sent or waiting, with the registry's answer."""
-    return render(request, "meds/registry.html", {"entries": selectors.registry_log(_org(request))})
+    entries = selectors.registry_log(_org(request))
+    record_read(
+        request,
+        patient_id=None,
+        resource_type="Administration",
+        detail={"page": "registry log", "messages": len(entries)},
+    )
+    return render(request, "meds/registry.html", {"entries": entries})
 
 
 def _setup_page(

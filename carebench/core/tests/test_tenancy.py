@@ -180,9 +180,6 @@ def _meds(w: SimpleNamespace) -> SimpleNamespace:
         order = meds.start_standing_order(
             actor=actor, protocol=protocol, patient=w.patient, product=flu, answers={}
         )
-        open_order = meds.start_standing_order(
-            actor=actor, protocol=protocol, patient=w.patient, product=flu, answers={}
-        )
         dose = meds.administer(
             actor=actor,
             order=order,
@@ -195,8 +192,55 @@ def _meds(w: SimpleNamespace) -> SimpleNamespace:
             eligibility="V01",
             vis_given_on=clock.today(),
         )
+        open_order = meds.start_standing_order(
+            actor=actor, protocol=protocol, patient=w.patient, product=flu, answers={}
+        )
         w.meds = SimpleNamespace(lot=lot, protocol=protocol, order=open_order, dose=dose)
     return w.meds
+
+
+def _emar(w: SimpleNamespace) -> SimpleNamespace:
+    """A home with a resident, orders, a documented dose, an absence and a shift count."""
+    if not hasattr(w, "emar"):
+        from datetime import datetime, time, timedelta
+        from zoneinfo import ZoneInfo
+
+        from carebench.core import clock
+        from carebench.meds import emar_services as emar
+        from carebench.meds.emar_models import CountSheet
+        from carebench.testing import make_home
+
+        org = w.user.organization
+        nurse = UserFactory(organization=org, username=f"nurse-{org.slug}", roles=["nurse"])
+        medtech = UserFactory(organization=org, username=f"medtech-{org.slug}", roles=["medtech"])
+        home = make_home(nurse, medtech, residents=2)
+        yesterday = clock.today(home.home.time_zone) - timedelta(days=1)
+        at = datetime.combine(yesterday, time(8), tzinfo=ZoneInfo(home.home.time_zone))
+        with clock.frozen(at):
+            dose = emar.record_dose(
+                actor=home.medtech, order=home.lisinopril, outcome="given", scheduled_at=at
+            )
+        with clock.frozen(at + timedelta(hours=2)):
+            prn = emar.record_dose(
+                actor=home.medtech, order=home.tylenol, outcome="given", prn_reason="pain"
+            )
+        absence = emar.start_absence(
+            actor=home.medtech, residency=home.residents[1], kind="leave", starts_at=clock.now()
+        )
+        sheet = CountSheet.objects.get(order=home.lorazepam)
+        count = emar.count_shift(
+            actor=home.medtech, facility=home.home, incoming=nurse, counts={sheet.pk: 3}
+        )
+        w.emar = SimpleNamespace(
+            home=home.home,
+            resident=home.resident,
+            order=home.metoprolol,
+            dose=dose,
+            prn=prn,
+            absence=absence,
+            count=count,
+        )
+    return w.emar
 
 
 def _patient(w: SimpleNamespace) -> dict[str, Any]:
@@ -277,6 +321,7 @@ ROUTES: dict[str, Any] = {
     "meds:give": lambda w: {"pk": _meds(w).order.pk},
     "meds:refuse": lambda w: {"pk": _meds(w).order.pk},
     "meds:cosign": lambda w: {"pk": _meds(w).order.pk},
+    "meds:cancel": lambda w: {"pk": _meds(w).order.pk},
     "meds:administration": lambda w: {"pk": _meds(w).dose.pk},
     "meds:add_reaction": lambda w: {"pk": _meds(w).dose.pk},
     "meds:void": lambda w: {"pk": _meds(w).dose.pk},
@@ -284,6 +329,24 @@ ROUTES: dict[str, Any] = {
     "meds:lot": lambda w: {"pk": _meds(w).lot.pk},
     "meds:lot_status": lambda w: {"pk": _meds(w).lot.pk},
     "meds:lot_adjust": lambda w: {"pk": _meds(w).lot.pk},
+    "meds:pass": lambda w: {"facility_id": _emar(w).home.pk},
+    "meds:admit": lambda w: {"facility_id": _emar(w).home.pk},
+    "meds:supervisor": lambda w: {"facility_id": _emar(w).home.pk},
+    "meds:count": lambda w: {"facility_id": _emar(w).home.pk},
+    "meds:resolve": lambda w: {"pk": _emar(w).count.pk},
+    "meds:resident": lambda w: {"pk": _emar(w).resident.pk},
+    "meds:resident_photo": lambda w: {"pk": _emar(w).resident.pk},
+    "meds:upload_photo": lambda w: {"pk": _emar(w).resident.pk},
+    "meds:add_order": lambda w: {"pk": _emar(w).resident.pk},
+    "meds:start_absence": lambda w: {"pk": _emar(w).resident.pk},
+    "meds:discharge": lambda w: {"pk": _emar(w).resident.pk},
+    "meds:mar": lambda w: {"pk": _emar(w).resident.pk},
+    "meds:end_absence": lambda w: {"pk": _emar(w).absence.pk},
+    "meds:record": lambda w: {"pk": _emar(w).order.pk},
+    "meds:discontinue": lambda w: {"pk": _emar(w).order.pk},
+    "meds:refill": lambda w: {"pk": _emar(w).order.pk},
+    "meds:effectiveness": lambda w: {"pk": _emar(w).prn.pk},
+    "meds:void_dose": lambda w: {"pk": _emar(w).prn.pk},
 }
 # Reached with a signed token instead of a session; tested in scheduling/tests/test_views.py.
 TOKEN_ROUTES = {"scheduling:calendar"}

@@ -1,17 +1,21 @@
-"""`carebench hl7 import`, `outbox` and `listen` (live over a socket)."""
+"""`carebench hl7 import`, `outbox` (a folder per message type, or one type) and `listen` (live
+over a socket)."""
 
 from __future__ import annotations
 
 import socket
 import threading
 from io import StringIO
+from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from hl7.client import MLLPClient
 
 from carebench import cli
+from carebench.labs import hl7_services
 from carebench.labs.hl7 import mllp
 from carebench.labs.management.commands.carebench_hl7 import Listener
 from carebench.labs.models import Hl7Message, LabResult
@@ -64,17 +68,94 @@ def test_unknown_organization_is_an_error(lab, tmp_path):
         _run("import", str(tmp_path / "x.hl7"), "--organization", "nobody")
 
 
+def _vxu(lab, control_id: str = "V0001", status: str = "queued") -> Hl7Message:
+    """A registry VXU^V04 in the outbound table, next to the lab's ORM^O01 orders."""
+    return Hl7Message.objects.create(
+        organization=lab.org,
+        direction="out",
+        message_type="VXU^V04",
+        control_id=control_id,
+        raw=(
+            f"MSH|^~\\&|CAREBENCH|clinic|IIS|STATE|20250314||VXU^V04^VXU_V04|{control_id}|P|2.5.1\r"
+        ),
+        status=status,
+        patient=lab.patient,
+    )
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(str(f.relative_to(folder)) for f in folder.rglob("*") if f.is_file())
+
+
 @pytest.mark.django_db
 def test_outbox_dump_writes_every_outbound_message_and_marks_them_sent(lab, tmp_path):
     first = order_for(lab, "CBC")
     second = order_for(lab, "CMP", priority="stat")
-    out = _run("outbox", "--dump", str(tmp_path / "out"), "--organization", str(lab.org.pk))
-    assert out.strip() == f"2 message(s) written to {tmp_path / 'out'}"
+    folder = tmp_path / "out"
+    out = _run("outbox", "--dump", str(folder), "--organization", str(lab.org.pk))
+    assert out.strip() == f"2 message(s) written to {folder}: 2 in {folder / 'ORM'}"
+    assert _files(folder) == sorted(f"ORM/{o.number}.hl7" for o in (first, second))
     for order in (first, second):
-        text = (tmp_path / "out" / f"{order.number}.hl7").read_text()
+        text = (folder / "ORM" / f"{order.number}.hl7").read_text()
         assert text.startswith("MSH|^~\\&|CAREBENCH|")
         assert_strictly_valid(text)
     assert set(Hl7Message.objects.values_list("status", flat=True)) == {"sent"}
+
+
+@pytest.mark.django_db
+def test_outbox_dump_without_type_keeps_each_type_in_its_own_folder(lab, tmp_path):
+    order = order_for(lab, "CBC")
+    vxu = _vxu(lab)
+    again = _vxu(lab, "V0002", status="sent")  # written again, as before
+    _vxu(lab, "V0003", status="accepted")  # answered: not written
+    folder = tmp_path / "out"
+    out = _run("outbox", "--dump", str(folder))
+    assert out.strip() == (
+        f"3 message(s) written to {folder}: 1 in {folder / 'ORM'}, 2 in {folder / 'VXU'}"
+    )
+    assert _files(folder) == [
+        f"ORM/{order.number}.hl7",
+        f"VXU/{vxu.control_id}.hl7",
+        f"VXU/{again.control_id}.hl7",
+    ]
+    assert (folder / "VXU" / f"{vxu.control_id}.hl7").read_bytes().decode() == vxu.raw
+    assert dict(Hl7Message.objects.values_list("control_id", "status")) == {
+        order.number: "sent",
+        "V0001": "sent",
+        "V0002": "sent",
+        "V0003": "accepted",
+    }
+
+
+@pytest.mark.parametrize("kind", ["VXU", "ORM"])
+@pytest.mark.django_db
+def test_outbox_dump_with_type_writes_that_type_only(lab, tmp_path, kind):
+    orm = order_for(lab, "CBC").hl7_messages.get()
+    vxu = _vxu(lab)
+    mine, theirs = (vxu, orm) if kind == "VXU" else (orm, vxu)
+    folder = tmp_path / "out"
+    out = _run("outbox", "--dump", str(folder), "--type", kind)
+    assert out.strip() == f"1 {kind} message(s) written to {folder}"
+    assert _files(folder) == [f"{mine.control_id}.hl7"]
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (mine.status, theirs.status) == ("sent", "queued")
+
+
+@pytest.mark.django_db
+def test_outbox_dump_refuses_another_type(lab, tmp_path):
+    order_for(lab, "CBC")
+    with pytest.raises(CommandError, match="invalid choice"):
+        _run("outbox", "--dump", str(tmp_path / "out"), "--type", "ADT")
+    assert not (tmp_path / "out").exists()
+    assert set(Hl7Message.objects.values_list("status", flat=True)) == {"queued"}
+
+
+@pytest.mark.django_db
+def test_outbox_dump_with_nothing_to_write(lab, tmp_path):
+    out = _run("outbox", "--dump", str(tmp_path / "out"))
+    assert out.strip() == f"0 message(s) written to {tmp_path / 'out'}"
+    assert _files(tmp_path / "out") == []
 
 
 def test_cli_routes_hl7():
@@ -127,3 +208,17 @@ def test_listener_over_a_real_socket(transactional_db, lab):
     assert not thread.is_alive()
     assert LabResult.objects.filter(order=order).count() == 5
     assert Hl7Message.objects.filter(direction="in").count() == 2
+
+
+@pytest.mark.parametrize("types", ["VXU", [], ["V"]])
+@pytest.mark.django_db
+def test_outbox_messages_refuses_bad_types_naming_the_field(lab, types):
+    with pytest.raises(ValidationError) as caught:
+        hl7_services.outbox_messages(actor=lab.mat, message_types=types)
+    assert "message_types" in caught.value.message_dict
+
+
+def test_the_commands_types_are_the_outbound_types():
+    from carebench.labs.management.commands import carebench_hl7
+
+    assert set(carebench_hl7.MESSAGE_TYPES) == set(hl7_services.OUTBOUND_TYPES)

@@ -1,6 +1,8 @@
-"""Outbound messages over MLLP: reading ACKs (pure), `record_ack`, `import_acks`, `requeue`,
-`send_queued` against a tiny receiver in a thread (AA, AE with ERRs, AR, another MSA-2, no
-answer, connection refused), `carebench hl7 send | acks`, and Resend on the Interface page."""
+"""Outbound messages over MLLP: reading ACKs (pure), `record_ack` (AE with warnings only is
+accepted), `import_acks`, `requeue`, `send_queued` against a tiny receiver in a thread (AA, AE
+with ERRs, AR, another MSA-2, no answer, connection refused; one message type per run, so the
+lab's ORM^O01 and the registry's VXU^V04 never go to the other's receiver),
+`carebench hl7 send | acks`, and Resend on the Interface page."""
 
 from __future__ import annotations
 
@@ -33,6 +35,8 @@ ERR_CVX = (
     "ERR||RXA^1^5^1^1|103^Table value not found^HL70357|E||||Vaccine code 999 is not a CVX code"
 )
 ERR_ADDRESS = "ERR||PID^1^11|101^Required field missing^HL70357|W||||Address \\T\\ ZIP missing"
+ERR_INFO = "ERR||RXA^1^9|0^Message accepted^HL70357|I||||Historical dose recorded as given"
+ERR_NO_SEVERITY = "ERR||RXA^1^5|103^Table value not found^HL70357|||||Unknown vaccine"
 
 
 def ack(code: str, control_id: str, *errs: str) -> str:
@@ -119,8 +123,25 @@ def _local(lab) -> str:
 
 
 def _send(lab, port: int, **kw):
+    """send_queued for the lab's ORM^O01 queue (unless `message_types` says otherwise)."""
+    kw.setdefault("message_types", ["ORM"])
     with clock.frozen(AT):
         return hl7_services.send_queued(actor=lab.mat, host="127.0.0.1", port=port, **kw)
+
+
+def _queued_vxu(lab, control_id: str = "V0001") -> Hl7Message:
+    """A queued registry VXU^V04 of the lab's patient, in the same outbound table."""
+    return Hl7Message.objects.create(
+        organization=lab.org,
+        direction="out",
+        message_type="VXU^V04",
+        control_id=control_id,
+        raw=(
+            f"MSH|^~\\&|CAREBENCH|clinic|IIS|STATE|20250314||VXU^V04^VXU_V04|{control_id}|P|2.5.1\r"
+        ),
+        status="queued",
+        patient=lab.patient,
+    )
 
 
 # --- reading an ACK (pure) --------------------------------------------------------------------
@@ -197,6 +218,90 @@ def test_record_ack_ae_keeps_the_error_in_words(lab):
     assert message.error == (
         "RXA-5.1: Vaccine code 999 is not a CVX code (Table value not found, error)"
     )
+
+
+@pytest.mark.parametrize("errs", [(ERR_ADDRESS,), (ERR_ADDRESS, ERR_INFO), (ERR_INFO,)])
+@pytest.mark.django_db
+def test_record_ack_ae_with_warnings_only_is_accepted_keeping_them(lab, errs):
+    message = _queued_vxu(lab)
+    done = hl7_services.record_ack(
+        actor=lab.mat, message=message, ack_text=ack("AE", message.control_id, *errs)
+    )
+    message.refresh_from_db()
+    assert (message.status, done.status, message.ack_code) == ("accepted", "accepted", "AE")
+    assert message.error.startswith("accepted with warnings: ")
+    assert (
+        message.error
+        == "accepted with warnings: " + read_ack(ack("AE", message.control_id, *errs)).describe()
+    )
+    (event,) = _events(message)
+    assert '"warnings_only": true' in event.detail and '"status": "accepted"' in event.detail
+
+
+@pytest.mark.django_db
+def test_record_ack_ae_with_warnings_words_the_warning(lab):
+    message = _queued_vxu(lab)
+    done = hl7_services.record_ack(
+        actor=lab.mat, message=message, ack_text=ack("AE", message.control_id, ERR_ADDRESS)
+    )
+    assert done.error == (
+        "accepted with warnings: PID-11: Address & ZIP missing (Required field missing, warning)"
+    )
+
+
+@pytest.mark.parametrize(
+    "errs",
+    [
+        (ERR_ADDRESS, ERR_CVX),  # a warning and an error
+        (ERR_INFO, ERR_CVX.replace("|E|", "|F|")),  # information and a fatal error
+        (ERR_ADDRESS, ERR_NO_SEVERITY),  # an ERR without a severity counts as an error
+        (ERR_NO_SEVERITY,),
+        ("ERR|PID^1^11^101&Required field missing",),  # v2.3/2.4 ERR-1: no severity
+        (),  # AE and no ERR at all
+    ],
+)
+@pytest.mark.django_db
+def test_record_ack_ae_with_any_error_severity_is_an_error(lab, errs):
+    message = _queued_vxu(lab)
+    done = hl7_services.record_ack(
+        actor=lab.mat, message=message, ack_text=ack("AE", message.control_id, *errs)
+    )
+    assert (done.status, done.ack_code) == ("error", "AE")
+    assert not done.error.startswith("accepted with warnings")
+
+
+@pytest.mark.parametrize(("code", "status"), [("CE", "error"), ("AR", "rejected")])
+@pytest.mark.django_db
+def test_record_ack_warnings_only_accept_an_ae_only(lab, code, status):
+    message = _queued_vxu(lab)
+    done = hl7_services.record_ack(
+        actor=lab.mat, message=message, ack_text=ack(code, message.control_id, ERR_ADDRESS)
+    )
+    assert done.status == status
+    assert not done.error.startswith("accepted with warnings")
+
+
+@pytest.mark.django_db
+def test_record_ack_warnings_prefix_is_cut_with_the_rest(lab):
+    message = _queued_vxu(lab)
+    long_warning = ERR_ADDRESS.replace("Address \\T\\ ZIP missing", "y" * 600)
+    done = hl7_services.record_ack(
+        actor=lab.mat, message=message, ack_text=ack("AE", message.control_id, long_warning)
+    )
+    assert done.status == "accepted"
+    assert len(done.error) == 500
+    assert done.error.startswith("accepted with warnings: PID-11: yyy")
+    assert done.error.endswith("…")
+
+
+@pytest.mark.django_db
+def test_import_acks_accepts_an_ae_with_warnings_only(lab):
+    message = _queued_vxu(lab)
+    (row,) = hl7_services.import_acks(
+        actor=lab.mat, text=ack("AE", message.control_id, ERR_ADDRESS)
+    )
+    assert (row.status, row.ack_code) == ("accepted", "AE")
+    assert row.error.startswith("accepted with warnings: PID-11:")
 
 
 @pytest.mark.parametrize(
@@ -402,6 +507,93 @@ def test_send_with_nothing_queued_does_not_connect(lab):
 
 
 @pytest.mark.django_db
+def test_send_orm_leaves_the_registrys_vxu_queued(lab):
+    (order_message,) = _queued(lab)
+    vxu = _queued_vxu(lab)
+    with Receiver(answering("AA")) as lab_receiver:
+        outcomes = _send(lab, lab_receiver.port, message_types=["ORM"])
+    assert [read_header(t).control_id for t in lab_receiver.received] == [order_message.control_id]
+    assert [(m.control_id, out) for m, out in outcomes] == [(order_message.control_id, "AA")]
+    vxu.refresh_from_db()
+    assert (vxu.status, vxu.ack_code, vxu.error) == ("queued", "", "")
+
+
+@pytest.mark.django_db
+def test_send_vxu_leaves_the_labs_orders_queued(lab):
+    (order_message,) = _queued(lab)
+    vxu = _queued_vxu(lab)
+    with Receiver(answering("AA")) as registry:
+        outcomes = _send(lab, registry.port, message_types=["VXU"])
+    assert registry.received == [vxu.raw]
+    assert [(m.control_id, out) for m, out in outcomes] == [(vxu.control_id, "AA")]
+    order_message.refresh_from_db()
+    assert (order_message.status, order_message.error) == ("queued", "")
+
+
+@pytest.mark.django_db
+def test_send_by_code_and_event_and_several_types(lab):
+    (order_message,) = _queued(lab)
+    vxu = _queued_vxu(lab)
+    with Receiver(answering("AA")) as receiver:
+        _send(lab, receiver.port, message_types=["VXU^V04"])
+    assert receiver.received == [vxu.raw]
+    with Receiver(answering("AA")) as receiver:
+        assert _send(lab, receiver.port, message_types=["VXU^V05"]) == []
+    with Receiver(answering("AA")) as receiver:
+        _send(lab, receiver.port, message_types=["orm", "VXU"])
+    assert receiver.received == [order_message.raw]
+
+
+@pytest.mark.django_db
+def test_send_a_connection_failure_marks_only_that_types_messages(lab):
+    (order_message,) = _queued(lab)
+    vxu = _queued_vxu(lab)
+    outcomes = _send(lab, _free_port(), timeout=0.5, message_types=["VXU"])
+    assert [(m.control_id, out) for m, out in outcomes] == [(vxu.control_id, "not sent")]
+    order_message.refresh_from_db()
+    assert order_message.error == ""
+
+
+@pytest.mark.django_db
+def test_send_the_limit_counts_that_types_messages_only(lab):
+    _queued(lab, "CBC", "CMP")
+    first_vxu = _queued_vxu(lab, "V0001")
+    _queued_vxu(lab, "V0002")
+    with Receiver(answering("AA")) as registry:
+        outcomes = _send(lab, registry.port, message_types=["VXU"], limit=1)
+    assert [m.control_id for m, _ in outcomes] == [first_vxu.control_id]
+
+
+def test_send_queued_requires_the_message_types():
+    with pytest.raises(TypeError):
+        hl7_services.send_queued(actor=None, host="127.0.0.1", port=2575)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("types", [[], "VXU", [""], ["V"], ["VXU^"], ["VXU", "*"], ["%"]])
+@pytest.mark.django_db
+def test_send_refuses_bad_message_types_naming_the_field(lab, types):
+    _queued(lab)
+    _queued_vxu(lab)
+    with pytest.raises(ValidationError) as caught:
+        _send(lab, _free_port(), message_types=types)
+    assert "message_types" in caught.value.message_dict
+    assert set(Hl7Message.objects.values_list("status", "error")) == {("queued", "")}
+
+
+@pytest.mark.django_db
+def test_send_an_ae_with_warnings_only_is_accepted(lab):
+    vxu = _queued_vxu(lab)
+    with Receiver(answering("AE", ERR_ADDRESS)) as registry:
+        ((row, outcome),) = _send(lab, registry.port, message_types=["VXU"])
+    vxu.refresh_from_db()
+    assert (outcome, vxu.status, vxu.ack_code) == ("AE", "accepted", "AE")
+    assert vxu.error == row.error
+    assert vxu.error.startswith("accepted with warnings: PID-11: Address & ZIP missing")
+    with pytest.raises(ValidationError):
+        hl7_services.requeue(actor=lab.mat, message=vxu)  # taken: nothing to resend
+
+
+@pytest.mark.django_db
 def test_a_resent_message_that_is_accepted_loses_its_error(lab):
     (message,) = _queued(lab)
     with Receiver(answering("AE", ERR_CVX)) as receiver:
@@ -425,21 +617,78 @@ def _run(*args: str) -> tuple[str, str]:
 def test_send_command_prints_a_line_per_message(lab):
     (message,) = _queued(lab)
     with Receiver(answering("AE", ERR_CVX)) as receiver:
-        out, _ = _run("send", "--host", "127.0.0.1", "--port", str(receiver.port))
+        out, _ = _run("send", "--type", "ORM", "--host", "127.0.0.1", "--port", str(receiver.port))
     assert (
         f"{message.control_id} ORM^O01 AE error (RXA-5.1: Vaccine code 999 is not a CVX code" in out
     )
-    assert f"1 message(s) to 127.0.0.1:{receiver.port}: AE 1" in out
+    assert f"1 ORM message(s) to 127.0.0.1:{receiver.port}: AE 1" in out
 
 
 @pytest.mark.django_db
 def test_send_command_fails_when_nothing_could_be_sent(lab):
     (message,) = _queued(lab)
     with pytest.raises(CommandError, match="1 message"):
-        _run("send", "--host", "127.0.0.1", "--port", str(_free_port()), "--timeout", "0.5")
+        _run(
+            "send",
+            "--type",
+            "ORM",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(_free_port()),
+            "--timeout",
+            "0.5",
+        )
     message.refresh_from_db()
     assert message.status == "queued"
     assert "connection refused" in message.error
+
+
+@pytest.mark.django_db
+def test_send_command_requires_the_type(lab):
+    _queued(lab)
+    with pytest.raises(CommandError, match="--type"):
+        _run("send", "--host", "127.0.0.1", "--port", str(_free_port()))
+    with pytest.raises(CommandError, match="invalid choice"):
+        _run("send", "--type", "ADT", "--host", "127.0.0.1", "--port", str(_free_port()))
+    assert set(Hl7Message.objects.values_list("status", "error")) == {("queued", "")}
+
+
+@pytest.mark.django_db
+def test_send_command_type_orm_does_not_send_a_queued_vxu(lab):
+    (order_message,) = _queued(lab)
+    vxu = _queued_vxu(lab)
+    with Receiver(answering("AA")) as lab_receiver:
+        out, _ = _run(
+            "send", "--type", "ORM", "--host", "127.0.0.1", "--port", str(lab_receiver.port)
+        )
+    assert lab_receiver.received == [order_message.raw]
+    assert vxu.control_id not in out
+    assert f"1 ORM message(s) to 127.0.0.1:{lab_receiver.port}: AA 1" in out
+    vxu.refresh_from_db()
+    assert vxu.status == "queued"
+
+
+@pytest.mark.django_db
+def test_send_command_type_vxu_does_not_send_a_queued_order(lab):
+    (order_message,) = _queued(lab)
+    vxu = _queued_vxu(lab)
+    with Receiver(answering("AE", ERR_ADDRESS)) as registry:
+        out, _ = _run("send", "--type", "VXU", "--host", "127.0.0.1", "--port", str(registry.port))
+    assert registry.received == [vxu.raw]
+    assert order_message.control_id not in out
+    assert f"{vxu.control_id} VXU^V04 AE accepted (accepted with warnings: PID-11:" in out
+    order_message.refresh_from_db()
+    assert order_message.status == "queued"
+
+
+@pytest.mark.django_db
+def test_send_command_with_nothing_of_that_type_queued(lab):
+    _queued(lab)
+    port = _free_port()  # nothing listens: nothing to send, so no connection is tried
+    out, _ = _run("send", "--type", "VXU", "--host", "127.0.0.1", "--port", str(port))
+    assert out.strip() == f"0 VXU message(s) to 127.0.0.1:{port}: nothing queued"
+    assert (Hl7Message.objects.get().status, Hl7Message.objects.get().error) == ("queued", "")
 
 
 @pytest.mark.django_db

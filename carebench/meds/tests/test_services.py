@@ -204,7 +204,7 @@ def test_publicly_funded_stock_is_refused_for_a_patient_not_eligible(clinic: Any
     )
     with pytest.raises(ValidationError) as exc:
         _give(clinic, _standing(clinic), lot=vfc, eligibility="V01")
-    assert "publicly funded" in _errors(exc)["lot"][0]
+    assert "VFC stock" in _errors(exc)["lot"][0]
 
 
 def test_a_vaccine_needs_the_vis_date_and_eligibility(clinic: Any) -> None:

@@ -104,6 +104,9 @@ class Command(BaseCommand):
         from carebench.meds import demo as meds_demo
 
         meds_demo.build(org)
+        from carebench.meds import emar_demo
+
+        emar_demo.build(org)
         booked = schedule_demo.ensure_today(org)
         if booked:
             self.stdout.write(f"Booked today's clinic: {booked} visits on the flow board.")

@@ -2,8 +2,9 @@
 
     carebench hl7 listen --port 2575 [--host 0.0.0.0] [--organization SLUG]
     carebench hl7 import FILE [FILE ...] [--batch N] [--organization SLUG]
-    carebench hl7 outbox --dump DIR [--organization SLUG]
-    carebench hl7 send --host HOST --port PORT [--timeout S] [--limit N] [--organization SLUG]
+    carebench hl7 outbox --dump DIR [--type VXU|ORM] [--organization SLUG]
+    carebench hl7 send --type VXU|ORM --host HOST --port PORT [--timeout S] [--limit N]
+                       [--organization SLUG]
     carebench hl7 acks FILE [FILE ...] [--organization SLUG]
 
 `listen` takes ORU^R01 results over MLLP (TCP), one ACK per message, each message handled in
@@ -11,13 +12,19 @@ turn (a single worker thread, so results are stored in arrival order); a client 
 garbage or hangs up is dropped without stopping the listener; SIGINT or SIGTERM stops it
 cleanly after the message in hand. `import` reads files of one or many messages (a message
 starts at each MSH), takes them --batch at a time (200; one transaction per batch, through
-`hl7_services.ingest_many`) and prints a line per message with its ACK code. `outbox` writes
-every queued or sent outbound message as DIR/<control id>.hl7 and marks them sent.
+`hl7_services.ingest_many`) and prints a line per message with its ACK code.
 
-`send` sends the queued outbound messages (lab orders, registry VXUs), oldest first, over one
-MLLP connection, waiting --timeout seconds (10) for each ACK (`hl7_services.send_queued`), and
-prints a line per message: control id, type, ACK code, status and error. A message that got AE
-or AR shows as error/rejected until someone resends it from the Interface page; one that went
+Each outbound message type has its own receiver: ORM^O01 lab orders go to the reference lab,
+VXU^V04 immunizations to the state registry. `outbox` writes the queued or sent outbound
+messages and marks them sent: with --type, that type's as DIR/<control id>.hl7; without it,
+every type, each in its own folder, DIR/<type>/<control id>.hl7 (DIR/ORM, DIR/VXU), so the
+files for each receiver stay apart.
+
+`send` sends the queued outbound messages of one --type (required: VXU for the registry, ORM
+for the lab; the others stay queued), oldest first, over one MLLP connection, waiting --timeout
+seconds (10) for each ACK (`hl7_services.send_queued`), and prints a line per message: control
+id, type, ACK code, status and error. A message that got AE or AR shows as error/rejected until
+someone resends it from the Interface page (an AE with warnings only is accepted); one that went
 out without an ACK coming back is `sent`; when the connection fails the messages stay queued
 with the reason. It exits with status 1 when a message was not sent or got no ACK (for cron).
 `acks` reads ACK files a receiver returned (one, many or a batch per file), matches each by
@@ -42,6 +49,14 @@ MAX_MESSAGE_BYTES = 1_000_000
 IDLE_TIMEOUT_SECONDS = 300.0
 IMPORT_BATCH = 200  # messages per transaction for `import`
 SEND_TIMEOUT_SECONDS = 10.0
+# --type: the outbound message types, one receiver each (hl7_services.OUTBOUND_TYPES).
+MESSAGE_TYPES = ("VXU", "ORM")
+TYPE_HELP = {
+    "send": "which messages to send: VXU (immunizations, to the registry) or ORM (lab orders, to"
+    " the reference lab); the others stay queued",
+    "outbox": "write only this type's messages, as DIR/<control id>.hl7 (default: every type,"
+    " as DIR/<type>/<control id>.hl7)",
+}
 
 
 def _organization(value: str | None) -> Any:
@@ -72,6 +87,13 @@ def _read_text(name: str) -> str:
         return data.decode("latin-1")
 
 
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(f"{folder}: cannot create ({exc.strerror})") from None
+
+
 def _outbound_line(row: Any) -> str:
     """control id, type, ACK code, status, error."""
     line = f"{row.control_id} {row.message_type} {row.ack_code or '-'} {row.status}"
@@ -85,8 +107,9 @@ def _ack_code(ack: str) -> str:
 
 class Command(BaseCommand):
     help = (
-        "HL7 v2.5.1 interface: listen (MLLP), import files, dump the outbox, send the outbox"
-        " (MLLP), read ACK files."
+        "HL7 v2.5.1 interface: listen (MLLP), import files, dump the outbox (a folder per"
+        " message type), send one message type's queue (MLLP: --type VXU to the registry, ORM"
+        " to the lab), read ACK files."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -105,10 +128,29 @@ class Command(BaseCommand):
             metavar="N",
             help=f"messages per transaction (default {IMPORT_BATCH})",
         )
-        outbox = sub.add_parser("outbox", help="write the outbound messages to a folder")
+        outbox = sub.add_parser(
+            "outbox",
+            help="write the outbound messages to a folder (a subfolder per type without --type)",
+        )
         outbox.add_argument("--dump", required=True, metavar="DIR")
+        outbox.add_argument(
+            "--type",
+            dest="message_type",
+            choices=MESSAGE_TYPES,
+            default=None,
+            help=TYPE_HELP["outbox"],
+        )
         outbox.add_argument("--organization", default=None)
-        send = sub.add_parser("send", help="send the queued outbound messages over MLLP")
+        send = sub.add_parser(
+            "send", help="send the queued outbound messages of one type over MLLP"
+        )
+        send.add_argument(
+            "--type",
+            dest="message_type",
+            choices=MESSAGE_TYPES,
+            required=True,
+            help=TYPE_HELP["send"],
+        )
         send.add_argument("--host", required=True)
         send.add_argument("--port", type=int, required=True)
         send.add_argument(
@@ -132,7 +174,7 @@ class Command(BaseCommand):
                 raise CommandError("--batch must be 1 or more")
             self._import(organization, options["files"], options["batch"])
         elif action == "outbox":
-            self._outbox(organization, Path(options["dump"]))
+            self._outbox(organization, Path(options["dump"]), options.get("message_type"))
         elif action == "send":
             self._send(organization, options)
         elif action == "acks":
@@ -181,30 +223,34 @@ class Command(BaseCommand):
         summary = ", ".join(f"{code} {count}" for code, count in sorted(counts.items()))
         self.stdout.write(f"{sum(counts.values())} message(s): {summary or 'none'}")
 
-    def _outbox(self, organization: Any, folder: Path) -> None:
+    def _outbox(self, organization: Any, folder: Path, message_type: str | None) -> None:
+        """With a type, its messages as DIR/<control id>.hl7; without, every type's, each in
+        DIR/<type>/ (one folder per receiver)."""
         from carebench.core.actor import Actor
         from carebench.labs import hl7_services
-        from carebench.labs.models import Hl7Message
 
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise CommandError(f"{folder}: cannot create ({exc.strerror})") from None
-        rows = list(
-            Hl7Message.objects.for_org(organization)
-            .filter(
-                direction=Hl7Message.Direction.OUTBOUND,
-                status__in=[Hl7Message.Status.QUEUED, Hl7Message.Status.SENT],
-            )
-            .order_by("created_at", "pk")
+        actor = Actor(user=None, organization=organization, channel="cli")
+        rows = hl7_services.outbox_messages(
+            actor=actor, message_types=[message_type] if message_type else None
         )
+        _make_folder(folder)
+        counts: dict[Path, int] = {}
         for row in rows:
+            target = folder if message_type else folder / hl7_services.type_folder(row.message_type)
+            if target not in counts:
+                _make_folder(target)
+                counts[target] = 0
+            counts[target] += 1
             safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in row.control_id)
-            (folder / f"{safe}.hl7").write_bytes(row.raw.encode("utf-8"))
-        hl7_services.mark_sent(
-            actor=Actor(user=None, organization=organization, channel="cli"), messages=rows
-        )
-        self.stdout.write(f"{len(rows)} message(s) written to {folder}")
+            (target / f"{safe}.hl7").write_bytes(row.raw.encode("utf-8"))
+        hl7_services.mark_sent(actor=actor, messages=rows)
+        what = f"{message_type} message(s)" if message_type else "message(s)"
+        line = f"{len(rows)} {what} written to {folder}"
+        if not message_type and counts:
+            line += ": " + ", ".join(
+                f"{count} in {target}" for target, count in sorted(counts.items())
+            )
+        self.stdout.write(line)
 
     def _send(self, organization: Any, options: dict[str, Any]) -> None:
         from django.core.exceptions import ValidationError
@@ -218,6 +264,7 @@ class Command(BaseCommand):
                 actor=actor,
                 host=options["host"],
                 port=options["port"],
+                message_types=[options["message_type"]],
                 timeout=options["timeout"],
                 limit=options["limit"],
             )
@@ -229,8 +276,8 @@ class Command(BaseCommand):
             self.stdout.write(_outbound_line(row))
         summary = ", ".join(f"{code} {count}" for code, count in sorted(counts.items()))
         self.stdout.write(
-            f"{len(outcomes)} message(s) to {options['host']}:{options['port']}"
-            f": {summary or 'nothing queued'}"
+            f"{len(outcomes)} {options['message_type']} message(s) to"
+            f" {options['host']}:{options['port']}: {summary or 'nothing queued'}"
         )
         failed = counts.get(hl7_services.NOT_SENT, 0) + counts.get(hl7_services.NO_ACK, 0)
         if failed:
