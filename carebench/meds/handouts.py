@@ -23,22 +23,19 @@ printed as given.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import reportlab
 from reportlab.lib.pagesizes import LETTER
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
+
+from carebench.core import pdf_text
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "handouts"
 DEFAULT_LANGUAGE = "en"
@@ -95,7 +92,6 @@ FOOTER_HEIGHT = 26.0
 BULLET = "•"
 BULLET_INDENT = 11.0
 COLUMN_GAP = 12.0
-TAB_SPACES = 4
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -338,63 +334,6 @@ def handout_text(data: HandoutInput) -> list[str]:
 # --- PDF ---------------------------------------------------------------------------------------
 
 
-def _font_files() -> Iterator[tuple[Path, Path]]:
-    spec = importlib.util.find_spec("matplotlib")
-    if spec is not None and spec.origin:
-        ttf = Path(spec.origin).parent / "mpl-data" / "fonts" / "ttf"
-        yield ttf / "DejaVuSans.ttf", ttf / "DejaVuSans-Bold.ttf"
-    fonts = Path(reportlab.__file__).parent / "fonts"
-    yield fonts / "Vera.ttf", fonts / "VeraBd.ttf"
-
-
-@lru_cache(maxsize=1)
-def _fonts() -> tuple[str, str]:
-    """Regular and bold font names: an embedded TTF covering Latin-1 and more, or the standard
-    Helvetica (WinAnsi: enough for Spanish) when no TTF can be found."""
-    for regular, bold in _font_files():
-        if not (regular.is_file() and bold.is_file()):
-            continue
-        names = (f"Handout-{regular.stem}", f"Handout-{bold.stem}")
-        try:
-            for name, path in zip(names, (regular, bold), strict=True):
-                if name not in pdfmetrics.getRegisteredFontNames():
-                    pdfmetrics.registerFont(TTFont(name, str(path)))
-        except (TTFError, OSError):
-            continue
-        return names
-    return "Helvetica", "Helvetica-Bold"
-
-
-def _width(text: str, font: str, size: float) -> float:
-    return float(pdfmetrics.stringWidth(text, font, size))
-
-
-def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
-    """Greedy word wrap; a word wider than the line is broken by characters. Leading spaces
-    (indentation) are kept on every line."""
-    text = text.expandtabs(TAB_SPACES)
-    body = text.lstrip(" ")
-    indent = text[: len(text) - len(body)]
-    width = max(width - _width(indent, font, size), size)
-    lines: list[str] = []
-    current = ""
-    for word in body.split(" "):
-        candidate = f"{current} {word}" if current else word
-        if _width(candidate, font, size) <= width:
-            current = candidate
-            continue
-        if current:
-            lines.append(current)
-        current = ""
-        for char in word:
-            if current and _width(current + char, font, size) > width:
-                lines.append(current)
-                current = ""
-            current += char
-    lines.append(current)
-    return [indent + line for line in lines]
-
-
 @dataclass(frozen=True)
 class _Line:
     x: float
@@ -408,7 +347,7 @@ def _layout(data: HandoutInput) -> list[list[_Line]]:
     """Place the wrapped lines on pages. A block stays on one page with the next `keep` blocks
     when they fit on a page; a block of up to 3 lines is not split, a longer one leaves at least
     2 lines at the foot of a page."""
-    regular, bold = _fonts()
+    regular, bold = pdf_text.fonts()
     blocks = _blocks(data)
     language = resolve_language(data.language)[0]
     labels = load_texts(language)["labels"]
@@ -440,7 +379,9 @@ def _layout(data: HandoutInput) -> list[list[_Line]]:
         indent = BULLET_INDENT if style.bullet else 0.0
         for index in indexes:
             font = bold if style.bold else regular
-            wrapped[index] = _wrap(blocks[index].text, font, style.size, cell_width(style) - indent)
+            wrapped[index] = pdf_text.wrap(
+                blocks[index].text, font, style.size, cell_width(style) - indent
+            )
     counts = [max(len(wrapped[index]) for index in indexes) for _, indexes in rows]
     heights = [
         style.space_before + style.leading * n for (style, _), n in zip(rows, counts, strict=True)
@@ -485,7 +426,7 @@ def _layout(data: HandoutInput) -> list[list[_Line]]:
 
 def render_handout(data: HandoutInput) -> bytes:
     """The handout as a letter-size PDF: one page, or more when the instructions are long."""
-    regular, _ = _fonts()
+    regular, _ = pdf_text.fonts()
     language = resolve_language(data.language)[0]
     labels = load_texts(language)["labels"]
     pages = _layout(data)

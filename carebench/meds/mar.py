@@ -65,7 +65,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 # The handouts' font finder (DejaVu Sans from matplotlib, else Vera, else Helvetica) and wrap.
-from carebench.meds.handouts import _fonts, _wrap
+from carebench.core import pdf_text
 
 CODES = ("given", "R", "H", "A", "N", "missed")
 MISSED_MARK = "(M)"  # in text; the PDF draws a circled M
@@ -738,7 +738,7 @@ def _header_rows(data: MarInput, geo: _Geo, fonts: tuple[str, str]) -> list[list
         for label, value, share, strong in row:
             w = geo.inner * share
             text = " ".join(value.split()) or "—"
-            lines = _wrap(text, bold if strong else regular, BOX_VALUE_SIZE, w - 6)
+            lines = pdf_text.wrap(text, bold if strong else regular, BOX_VALUE_SIZE, w - 6)
             boxes.append(_HeaderBox(x, w, label, lines, strong))
             x += w
         out.append(boxes)
@@ -853,7 +853,9 @@ def _layout_grid(mar: _Mar, data: MarInput, pages: _Pages, fonts: tuple[str, str
         lines: list[tuple[str, str]] = []
         for number, text in enumerate(order_lines(order, printed_on)):
             font = bold if number == 0 or text.startswith("HOLD:") else regular
-            lines += [(font, line) for line in _wrap(text, font, ORDER_SIZE, geo.order_w - 6)]
+            lines += [
+                (font, line) for line in pdf_text.wrap(text, font, ORDER_SIZE, geo.order_w - 6)
+            ]
         row_h = max(ROW_HEIGHT, (len(lines) * ORDER_LEADING + 5) / len(rows))
         block = row_h * len(rows)
         if pages.y - block < geo.bottom:
@@ -904,7 +906,7 @@ def _paragraph(
     pages: _Pages, text: str, font: str, x: float = MARGIN, width: float | None = None
 ) -> None:
     width = width if width is not None else pages.geo.right - x
-    for line in _wrap(text, font, TEXT_SIZE, width):
+    for line in pdf_text.wrap(text, font, TEXT_SIZE, width):
         pages.need(TEXT_LEADING)
         pages.y -= TEXT_LEADING
         pages.add(partial(_string, font, TEXT_SIZE, x, pages.y + 2, line, "left"))
@@ -920,7 +922,7 @@ def _table_row(
 ) -> None:
     geo = pages.geo
     wrapped = [
-        _wrap(" ".join(text.split()), font, TEXT_SIZE - 0.5, w * geo.inner - 6)
+        pdf_text.wrap(" ".join(text.split()), font, TEXT_SIZE - 0.5, w * geo.inner - 6)
         for text, w in zip(cells, widths, strict=True)
     ]
     height = max(len(lines) for lines in wrapped) * (TEXT_LEADING - 0.5) + 4
@@ -1026,9 +1028,9 @@ def _layout_legends(mar: _Mar, data: MarInput, pages: _Pages, fonts: tuple[str, 
     for (key, _, _), text in zip(LEGEND, code_legend(data), strict=True):
         meaning = text.split(" = ", 1)[1]
         width = widths[0] - LEGEND_SAMPLE_W - 12
-        codes.append((samples[key], key, _wrap(meaning, regular, LEGEND_SIZE, width)))
+        codes.append((samples[key], key, pdf_text.wrap(meaning, regular, LEGEND_SIZE, width)))
     people: list[Item] = [
-        (None, code, _wrap(f"= {text}", regular, LEGEND_SIZE, widths[2] - 34))
+        (None, code, pdf_text.wrap(f"= {text}", regular, LEGEND_SIZE, widths[2] - 34))
         for code, text in mar.initials
     ] or [(None, "", ["No doses documented."])]
     half = (len(codes) + 1) // 2
@@ -1080,7 +1082,7 @@ def render_mar(data: MarInput, *, paper: str = DEFAULT_PAPER) -> bytes:
         raise ValueError(f"paper must be one of {', '.join(PAPERS)}, not {paper!r}")
     (width, height), order_w, time_w = _PAPER_SIZES[paper]
     geo = _Geo(width, height, order_w, time_w)
-    fonts = _fonts()
+    fonts = pdf_text.fonts()
     mar = _build(data)
     header = _header_rows(data, geo, fonts)
     pages = _Pages(geo, geo.height - MARGIN - _header_height(header) - 6)
