@@ -38,6 +38,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/patient_search.py
 	$(BIN)/python bench/schedule_vitals.py
 	$(BIN)/python bench/lab_labels.py
+	$(BIN)/python bench/emar.py
+	$(BIN)/python bench/x12_837p.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

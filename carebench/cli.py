@@ -19,6 +19,7 @@ COMMANDS = {
     "terminology": "carebench_terminology",
     "ekg": "carebench_ekg",
     "hl7": "carebench_hl7",
+    "x12": "carebench_x12",
     "migrate": "migrate",
     "manage": None,
 }

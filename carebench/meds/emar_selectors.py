@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from django.db import models
@@ -50,6 +51,24 @@ def get_home(organization: Organization, pk: int) -> Facility:
     return Facility.objects.get(organization=organization, kind__in=HOME_KINDS, pk=pk)
 
 
+# What the pass and the supervisor show of each resident (not the photo: it is served apart).
+RESIDENT_FIELDS = (
+    "id",
+    "organization_id",
+    "facility_id",
+    "room",
+    "status",
+    "photo_type",
+    "prescriber_name",
+    "patient__id",
+    "patient__mrn",
+    "patient__family_name",
+    "patient__given_name",
+    "patient__preferred_name",
+    "patient__birth_date",
+)
+
+
 def residents(organization: Organization, facility: Facility) -> list[Residency]:
     rows = list(
         Residency.objects.filter(
@@ -57,7 +76,9 @@ def residents(organization: Organization, facility: Facility) -> list[Residency]
             facility=facility,
             status=Residency.Status.ACTIVE,
             voided_at__isnull=True,
-        ).select_related("patient")
+        )
+        .select_related("patient")
+        .only(*RESIDENT_FIELDS)
     )
     rows.sort(key=lambda r: (room_key(r.room), r.patient.family_name, r.patient.given_name))
     return rows
@@ -77,88 +98,199 @@ class PassLine:
     record: DoseRecord | None
 
 
+@dataclass
+class ResidentSummary:
+    """One resident's line on the pass: how many doses are due, late, done and away."""
+
+    residency: Residency
+    due: int = 0
+    late: int = 0
+    done: int = 0
+    away: int = 0
+    upcoming: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.due + self.late + self.done + self.away + self.upcoming
+
+    @property
+    def open(self) -> int:
+        return self.due + self.late + self.upcoming
+
+
 @dataclass(frozen=True)
 class PassPage:
-    lines: list[PassLine]
-    prn_orders: dict[int, list[ResidentOrder]]  # residency id -> PRN orders
+    summaries: list[ResidentSummary]  # every resident with a dose in the window, room order
+    lines: list[PassLine]  # the open resident's doses (empty when none is open)
+    prn_orders: list[ResidentOrder]  # the open resident's PRN orders
     window_start: datetime
     window_end: datetime
 
 
+# The columns a schedule needs: the page loads whole orders only for the resident it shows.
+SCHEDULE_FIELDS = (
+    "id",
+    "residency_id",
+    "drug_name",
+    "frequency",
+    "times",
+    "weekday",
+    "prn",
+    "start_date",
+    "stop_date",
+)
+
+
 def _active_orders(
-    organization: Organization, residencies: list[Residency], day: date
+    organization: Organization, residencies: list[Residency], day: date, *, full: bool = False
 ) -> list[ResidentOrder]:
-    return list(
+    query = (
         ResidentOrder.objects.filter(
             organization=organization,
-            residency__in=residencies,
+            residency__in=[r.pk for r in residencies],
             status=ResidentOrder.Status.ACTIVE,
             voided_at__isnull=True,
             start_date__lte=day,
-        ).exclude(stop_date__lt=day)
+        )
+        .exclude(stop_date__lt=day)
+        .order_by()
     )
+    return list(query if full else query.only(*SCHEDULE_FIELDS))
+
+
+@lru_cache(maxsize=512)
+def _clock_time(text: str) -> time:
+    return time.fromisoformat(text)
+
+
+def _schedules(
+    organization: Organization, residencies: list[Residency], day: date
+) -> list[medpass.OrderSchedule]:
+    """The scheduled (not PRN) orders in effect on `day`, read as plain rows (no models: a
+    120-resident home has over a thousand)."""
+    rows = (
+        ResidentOrder.objects.filter(
+            organization=organization,
+            residency__in=[r.pk for r in residencies],
+            status=ResidentOrder.Status.ACTIVE,
+            voided_at__isnull=True,
+            prn=False,
+            start_date__lte=day,
+        )
+        .exclude(stop_date__lt=day)
+        .order_by()
+        .values_list(*SCHEDULE_FIELDS)
+    )
+    return [
+        medpass.OrderSchedule(
+            order_id=pk,
+            resident_id=residency_id,
+            drug=drug,
+            frequency=frequency,
+            times=tuple(_clock_time(t) for t in times),
+            start=start,
+            stop=stop,
+            prn=prn,
+            weekday=weekday,
+        )
+        for pk, residency_id, drug, frequency, times, weekday, prn, start, stop in rows
+    ]
 
 
 def pass_page(
-    organization: Organization, facility: Facility, *, day: date, center: time, now: datetime
+    organization: Organization,
+    facility: Facility,
+    *,
+    day: date,
+    center: time,
+    now: datetime,
+    open_residency: int | None = None,
 ) -> PassPage:
-    """The doses due in the window center ± 60 minutes, in room order, with what is recorded."""
+    """The doses due in the window center ± 60 minutes: a summary per resident in room order,
+    and the doses (with what is recorded) of the one resident open at the cart."""
+    from zoneinfo import ZoneInfo
+
     zone = facility.time_zone
     people = residents(organization, facility)
     by_id = {r.pk: r for r in people}
-    orders = _active_orders(organization, people, day)
-    for order in orders:
-        order.residency = by_id[order.residency_id]
-    scheduled = [o for o in orders if not o.prn]
-    from zoneinfo import ZoneInfo
-
+    schedules = _schedules(organization, people, day)
     middle = datetime.combine(day, center, tzinfo=ZoneInfo(zone))
     start = middle - timedelta(minutes=PASS_WINDOW_MINUTES)
     end = middle + timedelta(minutes=PASS_WINDOW_MINUTES)
-    records = list(
-        DoseRecord.objects.filter(
+    records = [
+        medpass.DoseRecordInfo(order_id, scheduled_at, outcome, recorded_at)
+        for order_id, scheduled_at, outcome, recorded_at in DoseRecord.objects.filter(
             organization=organization,
-            order__in=scheduled,
+            order_id__in=[o.order_id for o in schedules],
             scheduled_at__gte=start,
             scheduled_at__lte=end,
             voided_at__isnull=True,
         )
-    )
-    absences = list(
-        Absence.objects.filter(
-            organization=organization, residency__in=people, starts_at__lte=end
-        ).exclude(ends_at__lt=start)
-    )
+        .order_by()
+        .values_list("order_id", "scheduled_at", "outcome", "recorded_at")
+    ]
+    absences = [
+        medpass.Absence(residency_id, starts_at, ends_at)
+        for residency_id, starts_at, ends_at in Absence.objects.filter(
+            organization=organization, residency__in=[r.pk for r in people], starts_at__lte=end
+        )
+        .exclude(ends_at__lt=start)
+        .order_by()
+        .values_list("residency_id", "starts_at", "ends_at")
+    ]
     due = medpass.pass_list(
-        [_schedule(o) for o in scheduled],
+        schedules,
         residents=[medpass.ResidentInfo(r.pk, r.patient.display_name, r.room) for r in people],
         day=day,
         center=center,
         window_minutes=PASS_WINDOW_MINUTES,
         now=now,
-        records=[
-            medpass.DoseRecordInfo(r.order_id, r.scheduled_at, r.outcome, r.recorded_at)
-            for r in records
-        ],
-        absences=[medpass.Absence(a.residency_id, a.starts_at, a.ends_at) for a in absences],
+        records=records,
+        absences=absences,
         zone=zone,
     )
-    order_by_id = {o.pk: o for o in scheduled}
-    record_by_key = {(r.order_id, r.scheduled_at): r for r in records}
-    lines = [
-        PassLine(
-            due=d,
-            order=order_by_id[d.order_id],
-            residency=by_id[d.resident_id],
-            record=record_by_key.get((d.order_id, d.scheduled_at)),
-        )
-        for d in due
-    ]
-    prn: dict[int, list[ResidentOrder]] = {}
-    for order in orders:
-        if order.prn:
-            prn.setdefault(order.residency_id, []).append(order)
-    return PassPage(lines=lines, prn_orders=prn, window_start=start, window_end=end)
+    summaries: dict[int, ResidentSummary] = {}
+    for dose in due:
+        summary = summaries.get(dose.resident_id)
+        if summary is None:
+            summary = summaries[dose.resident_id] = ResidentSummary(by_id[dose.resident_id])
+        status = str(dose.status)
+        setattr(summary, status, getattr(summary, status) + 1)
+    lines: list[PassLine] = []
+    prn: list[ResidentOrder] = []
+    if open_residency is not None and open_residency in by_id:
+        shown = by_id[open_residency]
+        full = {o.pk: o for o in _active_orders(organization, [shown], day, full=True)}
+        for order in full.values():
+            order.residency = shown
+        documented = {
+            (r.order_id, r.scheduled_at): r
+            for r in DoseRecord.objects.filter(
+                organization=organization,
+                order_id__in=list(full),
+                scheduled_at__gte=start,
+                scheduled_at__lte=end,
+                voided_at__isnull=True,
+            ).order_by()
+        }
+        lines = [
+            PassLine(
+                due=d,
+                order=full[d.order_id],
+                residency=shown,
+                record=documented.get((d.order_id, d.scheduled_at)),
+            )
+            for d in due
+            if d.resident_id == open_residency
+        ]
+        prn = sorted((o for o in full.values() if o.prn), key=lambda o: o.drug_name)
+    return PassPage(
+        summaries=list(summaries.values()),
+        lines=lines,
+        prn_orders=prn,
+        window_start=start,
+        window_end=end,
+    )
 
 
 @dataclass(frozen=True)
@@ -181,7 +313,7 @@ def supervisor_view(
     since = datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
     people = residents(organization, facility)
     by_id = {r.pk: r for r in people}
-    orders = _active_orders(organization, people, now.astimezone(zone).date())
+    orders = _active_orders(organization, people, now.astimezone(zone).date(), full=True)
     for order in orders:
         order.residency = by_id[order.residency_id]
     scheduled = [o for o in orders if not o.prn]

@@ -123,76 +123,98 @@ def _pass_time(request: HttpRequest, facility: Facility, now: datetime) -> tuple
     return day, center
 
 
+def _open_resident(request: HttpRequest, facility: Facility, scanned: str) -> int | None:
+    """The resident at the cart: chosen (?resident=), or found by a scanned wristband (MRN)
+    or a scanned card (the order's NDC)."""
+    if scanned:
+        found = (
+            Residency.objects.filter(
+                organization=_org(request),
+                facility=facility,
+                status=Residency.Status.ACTIVE,
+                patient__mrn__iexact=scanned,
+            )
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if found is None and scan.ndc_digits(scanned):
+            for order in ResidentOrder.objects.filter(
+                organization=_org(request),
+                residency__facility=facility,
+                status=ResidentOrder.Status.ACTIVE,
+            ).exclude(ndc=""):
+                if scan.same_ndc(order.ndc, scanned):
+                    return order.residency_id
+        return found
+    value = request.GET.get("resident", "")
+    return int(value) if value.isdigit() else None
+
+
 @require_GET
 @require_perms("meds.view_doserecord")
 def pass_view(request: HttpRequest, facility_id: int) -> HttpResponse:
-    """The doses due in this window, in room order; scanning a wristband or a card narrows it."""
+    """The pass: every resident with doses in this window, in room order, with counts; the
+    resident at the cart (chosen or scanned) with their doses to document."""
     facility = _home(request, facility_id)
     now = clock.now()
     day, center = _pass_time(request, facility, now)
-    page = selectors.pass_page(_org(request), facility, day=day, center=center, now=now)
-    lines = page.lines
-    scanned = request.GET.get("scan", "").strip()[:60]
-    if scanned:
-        digits = scan.ndc_digits(scanned)
-        lines = [
-            line
-            for line in lines
-            if line.residency.patient.mrn.upper() == scanned.upper()
-            or (line.order.ndc and digits and scan.same_ndc(line.order.ndc, scanned))
-        ]
-    groups: list[dict[str, Any]] = []
-    for line in lines:
-        if not groups or groups[-1]["residency"].pk != line.residency.pk:
-            groups.append({"residency": line.residency, "lines": []})
-        groups[-1]["lines"].append(line)
-    shown = {g["residency"].pk for g in groups}
-    for residency_id, orders in page.prn_orders.items():
-        if residency_id not in shown and not scanned:
-            continue
-        for group in groups:
-            if group["residency"].pk == residency_id:
-                group["prn"] = orders
-    allergies = _allergies([g["residency"].patient_id for g in groups])
-    for group in groups:
-        group["allergies"] = allergies[group["residency"].patient_id]
+    scanned = request.GET.get("scan", "").replace("\x00", "").strip()[:60]
+    open_id = _open_resident(request, facility, scanned)
+    page = selectors.pass_page(
+        _org(request), facility, day=day, center=center, now=now, open_residency=open_id
+    )
+    shown = next((s for s in page.summaries if s.residency.pk == open_id), None)
+    if shown is None and open_id is not None:
+        shown_residency = next(
+            (r for r in selectors.residents(_org(request), facility) if r.pk == open_id), None
+        )
+    else:
+        shown_residency = shown.residency if shown else None
+    following = None
+    if shown is not None:
+        later = page.summaries[page.summaries.index(shown) + 1 :] + page.summaries
+        following = next((s for s in later if s.open and s is not shown), None)
+    allergies = _allergies([shown_residency.patient_id]) if shown_residency else {}
     record_read(
         request,
-        patient_id=None,
+        patient_id=shown_residency.patient_id if shown_residency else None,
         resource_type="DoseRecord",
         detail={
             "page": "med pass",
             "home": facility.name,
             "at": f"{day} {center:%H:%M}",
-            "doses": len(lines),
+            "residents": len(page.summaries),
         },
     )
+    base = f"?day={day:%Y-%m-%d}&at={center:%H:%M}"
     return render(
         request,
         "meds/emar/pass.html",
         {
             "facility": facility,
-            "groups": groups,
+            "summaries": page.summaries,
+            "shown": shown_residency,
+            "lines": page.lines,
+            "prn": page.prn_orders,
+            "following": following,
+            "allergies": allergies.get(shown_residency.patient_id) if shown_residency else None,
             "day": day,
             "center": center,
+            "base": base,
+            "back": reverse("meds:pass", args=[facility.pk])
+            + base
+            + (f"&resident={open_id}" if open_id else ""),
             "slots": sorted(services.pass_times(facility).items(), key=lambda kv: kv[1]),
             "window_start": page.window_start,
             "window_end": page.window_end,
             "scanned": scanned,
+            "scan_missed": bool(scanned) and open_id is None,
             "blocked": services.handoff_blocked(facility),
-            "vitals": [name for name, _ in medpass_vitals()],
             "zone": facility.time_zone,
-            "due_count": sum(
-                1 for line in page.lines if line.record is None and line.due.status != "away"
-            ),
+            "due_count": sum(s.open for s in page.summaries),
+            "may_record": request.user.has_perm("meds.add_doserecord"),
         },
     )
-
-
-def medpass_vitals() -> list[tuple[str, str]]:
-    from .emar_forms import VITALS
-
-    return VITALS
 
 
 @require_POST

@@ -82,16 +82,16 @@ def test_the_0800_pass_with_a_refusal_a_hold_and_a_prn(live_server: Any, page: A
 
     sign_in(page, base, "awilliams", url)
     expect(page.get_by_role("heading", name="Med pass 08:00")).to_be_visible()
-    rooms = page.locator("section.resident-pass h2")
+    rooms = page.locator("table.pass-summary tbody tr")
     expect(rooms).to_have_count(3)
-    expect(rooms.nth(0)).to_contain_text("Room 101")
-    expect(rooms.nth(2)).to_contain_text("Room 103")
+    expect(rooms.nth(0)).to_contain_text("101")
+    expect(rooms.nth(2)).to_contain_text("103")
     screenshot(page, "emar-01-pass")
 
-    # Scanning the first resident's wristband narrows the pass to her.
+    # Scanning the first resident's wristband opens her doses.
     page.get_by_label("Scan the wristband or the medication card").fill(first.patient.mrn)
     page.get_by_role("button", name="Find").click()
-    expect(rooms).to_have_count(1)
+    expect(page.locator("section.resident-pass h2")).to_contain_text("Room 101")
 
     # Lisinopril refused.
     row = page.locator(f'tr[data-order="{home.lisinopril.pk}"]')
@@ -110,14 +110,17 @@ def test_the_0800_pass_with_a_refusal_a_hold_and_a_prn(live_server: Any, page: A
     expect(page.locator("body")).to_contain_text("Metoprolol tartrate held")
     expect(page.locator(f'tr[data-order="{home.metoprolol.pk}"]')).to_contain_text("pulse 52")
 
-    # The other two residents get their sertraline.
-    page.goto(base + url)
+    # The other two residents get their sertraline, one after the other.
     for residency in home.residents[1:]:
+        page.get_by_role("link", name=f"Next: room {residency.room}", exact=False).click()
         section = page.locator(f"#resident-{residency.pk}")
         section.get_by_role("button", name="Given: Sertraline").click()
         expect(page.locator("body")).to_contain_text("Sertraline given")
     screenshot(page, "emar-02-pass-documented")
+    expect(page.locator("table.pass-summary tbody tr").nth(1)).to_contain_text("1")
 
+    # Back to the first resident: acetaminophen PRN for knee pain.
+    page.goto(f"{base}{url}&resident={first.pk}")
     # Acetaminophen PRN for knee pain; the effectiveness check is due an hour later.
     section = page.locator(f"#resident-{first.pk}")
     section.locator("summary", has_text="PRN").click()

@@ -320,18 +320,30 @@ def test_a_supervisor_who_did_not_count_resolves_the_discrepancy(
 # --- reads --------------------------------------------------------------------------------------
 
 
-def test_the_pass_list_is_in_room_order_with_what_is_recorded(home: Any) -> None:
+def test_the_pass_lists_the_open_residents_doses_with_what_is_recorded(home: Any) -> None:
     _record(home, home.lisinopril)
     page = emar_selectors.pass_page(
-        home.nurse.organization, home.home, day=_at(8).date(), center=time(8), now=_at(8, 10)
+        home.nurse.organization,
+        home.home,
+        day=_at(8).date(),
+        center=time(8),
+        now=_at(8, 10),
+        open_residency=home.resident.pk,
     )
     assert [line.order.drug_name for line in page.lines] == ["Lisinopril", "Metoprolol tartrate"]
     assert page.lines[0].record is not None and page.lines[1].record is None
     assert page.lines[1].due.status == "due"
-    assert [o.drug_name for o in page.prn_orders[home.resident.pk]] == [
-        "Acetaminophen",
-        "Lorazepam",
-    ]
+    assert [o.drug_name for o in page.prn_orders] == ["Acetaminophen", "Lorazepam"]
+
+
+def test_the_pass_summary_counts_each_residents_doses(home: Any) -> None:
+    _record(home, home.lisinopril)
+    page = emar_selectors.pass_page(
+        home.nurse.organization, home.home, day=_at(8).date(), center=time(8), now=_at(8, 10)
+    )
+    [summary] = page.summaries
+    assert (summary.residency, summary.done, summary.due) == (home.resident, 1, 1)
+    assert page.lines == []
 
 
 def test_the_supervisor_sees_a_dose_never_documented(home: Any) -> None:

@@ -48,8 +48,9 @@ def home(nurse: Any, medtech: Any) -> Any:
     return setup
 
 
-def _pass_url(home: Any) -> str:
-    return reverse("meds:pass", args=[home.home.pk]) + f"?day={home.yesterday:%Y-%m-%d}&at=08:00"
+def _pass_url(home: Any, resident: Any = None) -> str:
+    url = reverse("meds:pass", args=[home.home.pk]) + f"?day={home.yesterday:%Y-%m-%d}&at=08:00"
+    return url + (f"&resident={resident.pk}" if resident is not None else "")
 
 
 def test_a_med_tech_with_one_home_goes_straight_to_its_pass(home: Any) -> None:
@@ -58,8 +59,14 @@ def test_a_med_tech_with_one_home_goes_straight_to_its_pass(home: Any) -> None:
     assert response["Location"] == reverse("meds:pass", args=[home.home.pk])
 
 
-def test_the_pass_lists_the_doses_in_the_window(home: Any) -> None:
+def test_the_pass_lists_the_residents_with_their_counts(home: Any) -> None:
     page = home.client.get(_pass_url(home)).content.decode()
+    assert f'data-residency="{home.resident.pk}"' in page
+    assert f'data-order="{home.lisinopril.pk}"' not in page  # nobody open yet
+
+
+def test_the_open_resident_shows_the_doses_in_the_window(home: Any) -> None:
+    page = home.client.get(_pass_url(home, home.resident)).content.decode()
     assert f'data-order="{home.metoprolol.pk}"' in page
     assert f'data-order="{home.lisinopril.pk}"' in page
     assert "hold if pulse &lt; 60" in page
@@ -68,17 +75,19 @@ def test_the_pass_lists_the_doses_in_the_window(home: Any) -> None:
 def test_the_pass_page_runs_a_fixed_number_of_queries(
     home: Any, nurse: Any, medtech: Any, django_assert_max_num_queries: Any
 ) -> None:
-    home.client.get(_pass_url(home))
+    home.client.get(_pass_url(home, home.resident))
     with django_assert_max_num_queries(25):
-        assert home.client.get(_pass_url(home)).status_code == 200
+        assert home.client.get(_pass_url(home, home.resident)).status_code == 200
 
 
-def test_scanning_a_wristband_shows_that_resident_only(home: Any) -> None:
-    other = home.residents[1]
-    page = home.client.get(_pass_url(home) + f"&scan={other.patient.mrn}").content.decode()
-    assert f"resident-{other.pk}" not in page  # the second resident has no scheduled doses
+def test_scanning_a_wristband_opens_that_resident(home: Any) -> None:
     page = home.client.get(_pass_url(home) + f"&scan={home.resident.patient.mrn}").content.decode()
     assert f'data-order="{home.lisinopril.pk}"' in page
+
+
+def test_a_scan_that_matches_nobody_says_so(home: Any) -> None:
+    page = home.client.get(_pass_url(home) + "&scan=ZZ999").content.decode()
+    assert "no card matches" in page
 
 
 def test_documenting_from_the_pass_records_the_dose(home: Any) -> None:
