@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "carebench.encounters",
     "carebench.labs",
     "carebench.meds",
+    "carebench.billing",
     "carebench.ekg",
     "carebench.fhir",
 ]
