@@ -14,6 +14,7 @@ from carebench.audit.models import Action, AuditEvent
 from carebench.core import clock
 from carebench.encounters import services as encounter_services
 from carebench.encounters.vitals import VitalsEntry
+from carebench.fhir.appointment import zone_of
 from carebench.labs.result_services import ResultValue, store_results
 
 from .conftest import FhirClient, token_for
@@ -150,7 +151,7 @@ def test_search_by_subject_code_date_and_status(fhir, lab, resulted):
         query = {"subject": f"Patient/{lab.patient.pk}", "category": f"{CATEGORY}|laboratory"}
         return fhir.get("/fhir/Observation", {**query, **params}).json()["total"]
 
-    today = clock.now().date()
+    today = clock.now().astimezone(zone_of(lab.org)).date()  # days in the clinic's zone
     assert total(code=f"{LOINC}|718-7") == 1
     assert total(code="718-7,2951-2") == 2
     assert total(code="urn:carebench:lab-code:L|COMM") == 1

@@ -13,6 +13,7 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from carebench.audit.models import Action, AuditEvent
 from carebench.ekg import services as ekg_services
 from carebench.ekg.tests.helpers import synthetic_csv
+from carebench.fhir.appointment import zone_of
 from carebench.labs.result_services import review_results, store_results
 from carebench.labs.tests.conftest import order_for
 
@@ -158,7 +159,8 @@ def test_search_by_code_status_and_date(fhir, lab, resulted):
     assert total(code="http://loinc.org|24321-2") == 1  # the BMP is one of its tests
     assert total(code="urn:carebench:lab-test|TSH") == 0
     assert total(status="final") == 1 and total(status="partial,preliminary") == 0
-    day = resulted.results[0].observed_at.date().isoformat()
+    zone = zone_of(lab.org)  # date searches take days in the clinic's zone
+    day = resulted.results[0].observed_at.astimezone(zone).date().isoformat()
     assert total(date=f"ge{day}") == 1 and total(date="lt2000-01-01") == 0
 
 

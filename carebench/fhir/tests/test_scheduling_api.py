@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fhir.resources.R4B.appointment import Appointment as FhirAppointment
@@ -468,7 +469,8 @@ def test_encounter_from_check_in(fhir, setup, patient, mat):
     assert "end" not in body["period"]
     walk_in = encounter_services.open_walk_in(actor=actor_for(mat), patient=patient)
     assert read(fhir, "Encounter", walk_in.pk)["type"][0]["text"] == "Walk-in visit"
-    today = walk_in.started_at.date().isoformat()
+    zone = ZoneInfo(walk_in.facility.time_zone)  # date searches take the clinic's days
+    today = walk_in.started_at.astimezone(zone).date().isoformat()
     assert set(ids(search(fhir, "Encounter", patient=patient.pk))) == {
         str(encounter.pk),
         str(walk_in.pk),

@@ -4,7 +4,7 @@ and the supervisor's resolution, and the reads that feed the pass list and the M
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -361,7 +361,7 @@ def test_the_mar_shows_the_held_dose_with_its_pulse(home: Any) -> None:
 
 def test_the_mar_initials_legend_names_who_documented(home: Any, medtech: Any) -> None:
     _record(home, home.lisinopril)
-    data = emar_selectors.mar_input(home.nurse.organization, home.resident, date.today())
+    data = emar_selectors.mar_input(home.nurse.organization, home.resident, _at(8).date())
     assert [s.name for s in data.staff] == [medtech.get_full_name()]
 
 
