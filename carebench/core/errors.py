@@ -46,3 +46,12 @@ def full_clean(instance: Any, errors: FieldErrors, *, exclude: list[str] | None 
         instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
         errors.merge(exc)
+
+
+def messages_of(exc: Exception) -> str:
+    """A refusal's messages as one line for a flash message: "rule; rule"."""
+    if isinstance(exc, ValidationError):
+        if hasattr(exc, "error_dict"):
+            return "; ".join(m for ms in exc.message_dict.values() for m in ms)
+        return "; ".join(exc.messages)
+    return str(exc)

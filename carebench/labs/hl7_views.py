@@ -21,10 +21,11 @@ from django.views.decorators.http import require_GET, require_POST
 from carebench.accounts.permissions import require_perms
 from carebench.audit.services import record_read
 from carebench.core.actor import Actor
+from carebench.core.errors import messages_of
 
 from . import hl7_selectors, hl7_services
 from .models import Hl7Message, LabOrder
-from .views import _messages_of, _org, _zone
+from .views import _org, _zone
 
 
 def _message(request: HttpRequest, pk: int) -> Hl7Message:
@@ -112,7 +113,7 @@ def resolve(request: HttpRequest, pk: int) -> HttpResponse:
             actor=Actor.from_request(request), message=current, order=order
         )
     except ValidationError as exc:
-        messages.error(request, f"Not matched: {_messages_of(exc)}")
+        messages.error(request, f"Not matched: {messages_of(exc)}")
         return redirect("labs:hl7_message", pk=current.pk)
     messages.success(request, f"Results of {current.control_id} stored on order {order.number}.")
     return redirect("labs:hl7_interface")
@@ -125,7 +126,7 @@ def resend(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         hl7_services.requeue(actor=Actor.from_request(request), message=current)
     except ValidationError as exc:
-        messages.error(request, f"Not queued again: {_messages_of(exc)}")
+        messages.error(request, f"Not queued again: {messages_of(exc)}")
     else:
         messages.success(
             request, f"{current.message_type} {current.control_id} is queued to be sent again."

@@ -21,6 +21,7 @@ from carebench.accounts.permissions import require_perms
 from carebench.audit.services import record_read
 from carebench.core import clock
 from carebench.core.actor import Actor
+from carebench.core.errors import messages_of
 from carebench.encounters import charts
 from carebench.patients import selectors as patient_selectors
 from carebench.patients.forms import apply_service_errors
@@ -28,7 +29,7 @@ from carebench.patients.forms import apply_service_errors
 from . import poc, poc_services, result_selectors, result_services
 from .models import LabOrderItem, LabResult, LabTest, PocDevice, PocKitLot
 from .poc_forms import DeviceForm, KitLotForm, PocResultForm, QcRunForm, device_label, lot_label
-from .views import INVALID, _banner, _messages_of, _order, _org, _patient, _zone
+from .views import INVALID, _banner, _order, _org, _patient, _zone
 
 # result flag -> the CSS class the vitals tables use for the same meaning
 FLAG_CLASS = {
@@ -136,7 +137,7 @@ def retire_kit_lot(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         poc_services.retire_kit_lot(actor=Actor.from_request(request), kit_lot=lot)
     except ValidationError as exc:
-        messages.error(request, f"Not retired: {_messages_of(exc)}")
+        messages.error(request, f"Not retired: {messages_of(exc)}")
     else:
         messages.success(request, f"Kit lot {lot.lot_number} retired.")
     return redirect("labs:qc")
@@ -358,7 +359,7 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
             comment=request.POST.get("comment", ""),
         )
     except ValidationError as exc:
-        messages.error(request, f"Not signed: {_messages_of(exc)}")
+        messages.error(request, f"Not signed: {messages_of(exc)}")
     else:
         messages.success(request, f"Results of {lab_order.number} reviewed and signed.")
     return redirect(reverse("labs:order", args=[pk]) + "#h-results")
@@ -375,7 +376,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
             reason=request.POST.get("reason", ""),
         )
     except ValidationError as exc:
-        messages.error(request, f"Not cancelled: {_messages_of(exc)}")
+        messages.error(request, f"Not cancelled: {messages_of(exc)}")
     else:
         messages.success(request, f"Order {lab_order.number} cancelled.")
     return redirect("labs:order", pk=pk)

@@ -24,6 +24,7 @@ from carebench.accounts.permissions import require_perms
 from carebench.audit.services import record_read
 from carebench.core import clock
 from carebench.core.actor import Actor
+from carebench.core.errors import messages_of
 from carebench.encounters.models import Encounter
 from carebench.patients import selectors as patient_selectors
 from carebench.patients.forms import apply_service_errors
@@ -86,12 +87,6 @@ def _specimen(request: HttpRequest, pk: int) -> Specimen:
         return selectors.get_specimen(_org(request), pk)
     except Specimen.DoesNotExist:
         raise Http404("no such specimen") from None
-
-
-def _messages_of(exc: ValidationError) -> str:
-    if hasattr(exc, "error_dict"):
-        return "; ".join(m for ms in exc.message_dict.values() for m in ms)
-    return "; ".join(exc.messages)
 
 
 def _short_container(code: str) -> str:
@@ -417,7 +412,7 @@ def cosign(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.cosign_order(actor=Actor.from_request(request), order=lab_order)
     except ValidationError as exc:
-        messages.error(request, f"Not co-signed: {_messages_of(exc)}")
+        messages.error(request, f"Not co-signed: {messages_of(exc)}")
     else:
         messages.success(request, f"Order {lab_order.number} co-signed.")
     if request.POST.get("next") == "queue":
@@ -443,7 +438,7 @@ def draw_guide(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=Actor.from_request(request), order=lab_order, winged_set=winged
             )
         except ValidationError as exc:
-            messages.error(request, f"No labels made: {_messages_of(exc)}")
+            messages.error(request, f"No labels made: {messages_of(exc)}")
         else:
             messages.success(request, f"{len(made)} specimen label(s) ready: {made[0].accession}…")
         return redirect(reverse("labs:draw", args=[pk]) + ("?winged=1" if winged else ""))
@@ -697,7 +692,7 @@ def manifest_pickup(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.pick_up_manifest(actor=Actor.from_request(request), manifest=current)
     except ValidationError as exc:
-        messages.error(request, f"Not picked up: {_messages_of(exc)}")
+        messages.error(request, f"Not picked up: {messages_of(exc)}")
     else:
         messages.success(request, f"Manifest {current.number}: picked up by {current.courier}.")
     return redirect("labs:manifest", pk=pk)

@@ -26,6 +26,7 @@ from carebench.accounts.permissions import require_perms
 from carebench.audit.services import record_read
 from carebench.core import clock
 from carebench.core.actor import Actor
+from carebench.core.errors import messages_of
 from carebench.core.models import Facility
 from carebench.patients import selectors as patient_selectors
 from carebench.patients.forms import apply_service_errors
@@ -77,12 +78,6 @@ def _order(request: HttpRequest, pk: int) -> ResidentOrder:
         ).get(organization=_org(request), pk=pk)
     except ResidentOrder.DoesNotExist:
         raise Http404("no such order") from None
-
-
-def _messages_of(exc: ValidationError) -> str:
-    if hasattr(exc, "error_dict"):
-        return "; ".join(m for ms in exc.message_dict.values() for m in ms)
-    return "; ".join(exc.messages)
 
 
 def _allergies(patient_ids: list[int]) -> dict[int, Any]:
@@ -245,7 +240,7 @@ def record(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(
             request,
-            f"{order.residency.patient.display_name}, {order.drug_name}: {_messages_of(exc)}",
+            f"{order.residency.patient.display_name}, {order.drug_name}: {messages_of(exc)}",
         )
         return redirect(back + f"#resident-{order.residency_id}")
     text = f"{order.residency.patient.display_name}: {order.drug_name} {dose.get_outcome_display().lower()}"
@@ -275,7 +270,7 @@ def effectiveness(request: HttpRequest, pk: int) -> HttpResponse:
                 note=form.cleaned_data["note"],
             )
         except ValidationError as exc:
-            messages.error(request, _messages_of(exc))
+            messages.error(request, messages_of(exc))
         else:
             messages.success(request, "Effectiveness recorded.")
     else:
@@ -296,7 +291,7 @@ def void_dose(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.void_dose(actor=_actor(request), dose=dose, reason=request.POST.get("reason", ""))
     except ValidationError as exc:
-        messages.error(request, _messages_of(exc))
+        messages.error(request, messages_of(exc))
     else:
         messages.success(request, "Entry voided; it stays on the record, struck through.")
     return redirect("meds:resident", pk=dose.residency_id)
@@ -374,7 +369,7 @@ def upload_photo(request: HttpRequest, pk: int) -> HttpResponse:
                 data=upload.read(services.MAX_PHOTO_BYTES + 1),
             )
         except ValidationError as exc:
-            messages.error(request, _messages_of(exc))
+            messages.error(request, messages_of(exc))
         else:
             messages.success(request, "Photo saved.")
     return redirect("meds:resident", pk=residency.pk)
@@ -438,7 +433,7 @@ def discharge(request: HttpRequest, pk: int) -> HttpResponse:
     except ValueError:
         messages.error(request, "Discharge date: give a date")
     except ValidationError as exc:
-        messages.error(request, _messages_of(exc))
+        messages.error(request, messages_of(exc))
     else:
         messages.success(request, "Discharged; the active orders are discontinued.")
     return redirect("meds:resident", pk=residency.pk)
@@ -471,7 +466,7 @@ def discontinue(request: HttpRequest, pk: int) -> HttpResponse:
             actor=_actor(request), order=order, reason=request.POST.get("reason", "")
         )
     except ValidationError as exc:
-        messages.error(request, _messages_of(exc))
+        messages.error(request, messages_of(exc))
     else:
         messages.success(request, f"{order.drug_name} discontinued.")
     return redirect("meds:resident", pk=order.residency_id)
@@ -486,7 +481,7 @@ def refill(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.receive_refill(actor=_actor(request), order=order, **form.cleaned_data)
         except ValidationError as exc:
-            messages.error(request, _messages_of(exc))
+            messages.error(request, messages_of(exc))
         else:
             messages.success(request, f"Refill of {order.drug_name} received.")
     else:
@@ -524,7 +519,7 @@ def end_absence(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.end_absence(actor=_actor(request), absence=absence, ends_at=clock.now())
     except ValidationError as exc:
-        messages.error(request, _messages_of(exc))
+        messages.error(request, messages_of(exc))
     else:
         messages.success(request, "Welcome back: the resident is on the pass again.")
     return redirect("meds:resident", pk=absence.residency_id)
@@ -613,7 +608,7 @@ def count(request: HttpRequest, facility_id: int) -> HttpResponse:
                     actor=_actor(request), facility=facility, incoming=incoming, counts=counts
                 )
             except ValidationError as exc:
-                error = _messages_of(exc)
+                error = messages_of(exc)
             else:
                 if row.status == ShiftCount.Status.DISCREPANCY:
                     messages.error(
@@ -651,7 +646,7 @@ def resolve(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=_actor(request), shift_count=row, **form.cleaned_data
             )
         except ValidationError as exc:
-            messages.error(request, _messages_of(exc))
+            messages.error(request, messages_of(exc))
         else:
             messages.success(request, "Discrepancy resolved: the hand-off goes ahead.")
     else:
@@ -681,7 +676,7 @@ def assignments(request: HttpRequest) -> HttpResponse:
             try:
                 services.assign_worker(actor=_actor(request), user=user, facility=facility)
             except ValidationError as exc:
-                error = _messages_of(exc)
+                error = messages_of(exc)
             else:
                 messages.success(request, f"{user.get_full_name()} assigned to {facility.name}.")
                 return redirect("meds:assignments")

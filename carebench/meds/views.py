@@ -23,6 +23,7 @@ from carebench.accounts.permissions import require_perms
 from carebench.audit.services import record_read
 from carebench.core import clock
 from carebench.core.actor import Actor
+from carebench.core.errors import messages_of
 from carebench.patients import selectors as patient_selectors
 from carebench.patients.forms import apply_service_errors
 from carebench.patients.models import Patient
@@ -400,7 +401,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
             actor=_actor(request), order=order, reason=request.POST.get("reason", "")
         )
     except ValidationError as exc:
-        messages.error(request, "; ".join(exc.messages))
+        messages.error(request, messages_of(exc))
     else:
         messages.success(request, f"Order for {order.product} cancelled.")
     return redirect("meds:patient", patient_id=order.patient_id)
@@ -588,7 +589,7 @@ def cosign(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.cosign_order(actor=_actor(request), order=order)
     except ValidationError as exc:
-        messages.error(request, "; ".join(exc.messages))
+        messages.error(request, messages_of(exc))
     else:
         messages.success(request, f"Co-signed {order.product} for {order.patient.display_name}.")
     return redirect("meds:cosign_queue")

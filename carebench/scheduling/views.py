@@ -31,6 +31,7 @@ from carebench.audit.models import Action
 from carebench.audit.services import record_read
 from carebench.core import clock
 from carebench.core.actor import Actor
+from carebench.core.errors import messages_of
 from carebench.core.middleware import organization_of
 from carebench.core.models import Facility
 from carebench.encounters.models import Alert
@@ -568,20 +569,10 @@ def no_show(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.mark_no_show(actor=Actor.from_request(request), appointment=appt)
     except (ValidationError, services.BookingConflict) as exc:
-        messages.error(request, "Not marked as a no-show: " + _messages_of(exc))
+        messages.error(request, "Not marked as a no-show: " + messages_of(exc))
         return _appointment_page(request, appt, status=INVALID)
     messages.success(request, "Marked as a no-show.")
     return redirect("scheduling:appointment", pk=appt.pk)
-
-
-def _messages_of(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return (
-            "; ".join(m for ms in exc.message_dict.values() for m in ms)
-            if hasattr(exc, "error_dict")
-            else "; ".join(exc.messages)
-        )
-    return str(exc)
 
 
 def _form_error(form: Any, exc: Exception) -> None:
@@ -716,7 +707,7 @@ def advance(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=Actor.from_request(request), appointment=appt, to=to, **kwargs
             )
         except ValidationError as exc:
-            error, status = _messages_of(exc), INVALID
+            error, status = messages_of(exc), INVALID
         except services.BookingConflict as exc:
             error, status = str(exc), CONFLICT
     else:
@@ -761,7 +752,7 @@ def room_status(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except ValidationError as exc:
         return _board_response(
-            request, room.facility, status=INVALID, board_error=f"{room.name}: {_messages_of(exc)}"
+            request, room.facility, status=INVALID, board_error=f"{room.name}: {messages_of(exc)}"
         )
     notice = f"{room.name}: {room.get_status_display().lower()}."
     if not request.htmx:  # type: ignore[attr-defined]
