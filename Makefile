@@ -40,6 +40,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/lab_labels.py
 	$(BIN)/python bench/emar.py
 	$(BIN)/python bench/x12_837p.py
+	$(BIN)/python bench/x12_835.py
+	$(BIN)/python bench/icd10_search.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

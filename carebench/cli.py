@@ -20,6 +20,8 @@ COMMANDS = {
     "ekg": "carebench_ekg",
     "hl7": "carebench_hl7",
     "x12": "carebench_x12",
+    "claims": "carebench_claims",
+    "eligibility": "carebench_eligibility",
     "migrate": "migrate",
     "manage": None,
 }

@@ -14,6 +14,7 @@ from carebench.core.models import Facility, Organization
 from carebench.patients import services as patient_services
 from carebench.patients.models import Patient
 from carebench.terminology.models import Icd10CmCode
+from carebench.terminology.services import save_icd10_codes
 
 TEST_PASSWORD = "correct horse battery staple"
 
@@ -100,7 +101,7 @@ def load_sample_icd10() -> None:
         ),
         ("F41.1", "Generalized anxiety disorder", True),
     ]
-    Icd10CmCode.objects.bulk_create(
+    save_icd10_codes(
         [
             Icd10CmCode(
                 code=c,
@@ -423,3 +424,327 @@ def make_home(nurse: User, medtech: User, *, residents: int = 1) -> Any:
         tylenol=tylenol,
         lorazepam=lorazepam,
     )
+
+
+# --- billing ------------------------------------------------------------------------------------
+
+
+def make_billing_clinic(user: User, *, npi: str = "1234567893") -> Any:
+    """The organization set up to bill: its NPI and tax id, a billing profile (clearinghouse
+    "CLAIMSHUB"), the payer "Acme Health" (payer ID 60054, commercial), the standard and Acme fee
+    schedules for the demo codes, a provider, and one insured patient with an address.
+
+    Returns a namespace: actor, org, facility, provider, payer, patient, coverage, profile,
+    standard (fee schedule), acme (fee schedule)."""
+    from types import SimpleNamespace
+
+    from carebench.billing.models import BillingProfile, Fee, FeeSchedule
+    from carebench.scheduling.models import Provider
+
+    actor = actor_for(user)
+    org = actor.organization
+    Organization.objects.filter(pk=org.pk).update(npi="1245319599", tax_id="74-1234567")
+    org.refresh_from_db()
+    facility = org.facilities.first()
+    assert facility is not None, "the user's organization needs a facility"
+    provider = Provider.objects.filter(organization=org, npi=npi).first()
+    if provider is None:
+        provider = Provider.objects.create(
+            organization=org, family_name="Okafor", given_name="Grace", credentials="MD", npi=npi
+        )
+        provider.facilities.add(facility)
+    profile = BillingProfile.objects.create(
+        organization=org,
+        submitter_name="Test Family Clinic",
+        submitter_id="TFC0001",
+        contact_name="Billing Office",
+        contact_phone="5125550100",
+        receiver_name="CLAIMSHUB",
+        receiver_id="CLAIMSHUB",
+        billing_name="Test Family Clinic",
+        address_line="100 Main St",
+        city="Austin",
+        state="TX",
+        postal_code="787011234",
+        taxonomy="207Q00000X",
+    )
+    payer = patient_services.get_or_create_payer(
+        actor=actor, name="Acme Health", payer_code="60054"
+    )
+    patient = make_patient(
+        user,
+        family_name="Rivera",
+        given_name="Maria",
+        birth_date=date(1975, 3, 9),
+        sex="female",
+        address_line1="12 Oak Lane",
+        city="Austin",
+        state="TX",
+        postal_code="78702",
+    )
+    coverage = patient_services.add_coverage(
+        actor=actor,
+        patient=patient,
+        payer=payer,
+        member_id="ACM123456789",
+        plan_name="Acme PPO",
+        group_number="GRP100",
+        start_date=date(2024, 1, 1),
+    )
+    standard = FeeSchedule.objects.create(
+        organization=org, name="Standard charges", effective_from=date(2024, 1, 1)
+    )
+    acme = FeeSchedule.objects.create(
+        organization=org, name="Acme Health 2026", payer=payer, effective_from=date(2024, 1, 1)
+    )
+    charges = {
+        "99212": "75.00",
+        "99213": "110.00",
+        "99214": "165.00",
+        "36415": "15.00",
+        "93000": "45.00",
+        "96372": "30.00",
+        "90471": "25.00",
+        "90472": "15.00",
+        "90686": "28.00",
+        "90662": "65.00",
+        "90715": "45.00",
+        "81002": "8.00",
+        "82962": "6.00",
+        "87880": "22.00",
+        "81025": "12.00",
+        "83036": "20.00",
+        "J1030": "12.00",
+    }
+    Fee.objects.bulk_create(
+        [Fee(schedule=standard, code=c, amount=a) for c, a in charges.items()]
+        + [Fee(schedule=acme, code="99213", amount="105.00")]
+    )
+    return SimpleNamespace(
+        actor=actor,
+        org=org,
+        facility=facility,
+        provider=provider,
+        payer=payer,
+        patient=patient,
+        coverage=coverage,
+        profile=profile,
+        standard=standard,
+        acme=acme,
+    )
+
+
+_claim_counter = 0
+
+
+def make_claim(
+    clinic: Any,
+    *,
+    lines: list[tuple[str, str]] | None = None,
+    diagnoses: list[str] | None = None,
+    status: str = "submitted",
+    service_date: date | None = None,
+    number: str = "",
+    modifiers: dict[int, list[str]] | None = None,
+) -> Any:
+    """A claim written straight to the database (no checks): `lines` as (code, charge) pairs,
+    default an office visit 99213 with modifier 25 and an injection 96372; each line points at
+    the first diagnosis. `modifiers` maps a line number (1-based) to its modifiers."""
+    from decimal import Decimal
+
+    from carebench.billing.models import Claim, ClaimLine
+
+    global _claim_counter
+    _claim_counter += 1
+    lines = lines or [("99213", "110.00"), ("96372", "30.00")]
+    modifiers = modifiers if modifiers is not None else {1: ["25"]} if len(lines) > 1 else {}
+    day = service_date or date(2026, 11, 2)
+    claim = Claim.objects.create(
+        organization=clinic.org,
+        number=number or f"CB{_claim_counter:06d}",
+        patient=clinic.patient,
+        coverage=clinic.coverage,
+        payer=clinic.payer,
+        facility=clinic.facility,
+        rendering_provider=clinic.provider,
+        status=status,
+        service_date=day,
+        diagnosis_codes=diagnoses or ["I10"],
+        total_charge=sum((Decimal(charge) for _, charge in lines), Decimal(0)),
+    )
+    ClaimLine.objects.bulk_create(
+        [
+            ClaimLine(
+                organization=clinic.org,
+                claim=claim,
+                number=n,
+                code=code,
+                modifiers=modifiers.get(n, []),
+                charge=Decimal(charge),
+                pointers=[1],
+                service_date=day,
+            )
+            for n, (code, charge) in enumerate(lines, start=1)
+        ]
+    )
+    return claim
+
+
+def make_documented_visit(clinic: Any, user: User, *, started_at: Any = None) -> Any:
+    """A finished visit of the billing clinic's patient with billable work documented (rows
+    written straight to the tables): two tubes drawn by venipuncture, a
+    12-lead ECG billed globally, a rapid strep and a urine dipstick with two analytes done in
+    house, a flu vaccine and a Tdap from private stock, and a methylprednisolone injection."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from carebench.core import clock
+    from carebench.ekg.models import EkgRecording
+    from carebench.encounters.models import Encounter
+    from carebench.labs.models import LabOrder, LabOrderItem, LabResult, LabTest, Specimen
+    from carebench.meds.models import Administration, Product
+
+    org = clinic.org
+    start = started_at or clock.now() - timedelta(days=1)
+    encounter = Encounter.objects.create(
+        organization=org,
+        patient=clinic.patient,
+        facility=clinic.facility,
+        provider=clinic.provider,
+        started_at=start,
+        status=Encounter.Status.FINISHED,
+    )
+    order = LabOrder.objects.create(
+        organization=org,
+        number=f"L{encounter.pk:06d}",
+        patient=clinic.patient,
+        encounter=encounter,
+        ordering_provider=clinic.provider,
+        entered_by=user,
+        ordered_at=start,
+        basis=LabOrder.Basis.PROVIDER,
+        diagnosis_codes=["I10"],
+    )
+    tests = {}
+    for code, name, container, cpt in (
+        ("CMP", "Comprehensive metabolic panel", "gold_sst", "80053"),
+        ("CBC", "Complete blood count", "lavender", "85027"),
+        ("STREP", "Rapid strep A", "swab", "87880"),
+        ("UDIP", "Urinalysis dipstick", "urine_cup", "81002"),
+    ):
+        test, _ = LabTest.objects.get_or_create(
+            organization=org,
+            code=code,
+            defaults={
+                "name": name,
+                "specimen_type": "blood" if container in ("gold_sst", "lavender") else "other",
+                "container": container,
+                "performed": "Reference lab" if code in ("CMP", "CBC") else "In-house (POC)",
+                "cpt_hint": cpt,
+            },
+        )
+        tests[code] = LabOrderItem.objects.create(
+            organization=org, order=order, test=test, code=code, name=name, container=container
+        )
+    for number, code in enumerate(("CMP", "CBC"), start=1):
+        Specimen.objects.create(
+            organization=org,
+            accession=f"S{encounter.pk:05d}{number}",
+            order=order,
+            patient=clinic.patient,
+            container=tests[code].container,
+            status=Specimen.Status.COLLECTED,
+            collected_at=start + timedelta(minutes=10),
+            collected_by=user,
+        ).items.add(tests[code])
+    for code, analyte, value in (
+        ("STREP", "Strep A antigen", "negative"),
+        ("UDIP", "Glucose, urine", "negative"),
+        ("UDIP", "Protein, urine", "trace"),
+    ):
+        LabResult.objects.create(
+            organization=org,
+            patient=clinic.patient,
+            order=order,
+            order_item=tests[code],
+            code=code,
+            name=analyte,
+            value_text=value,
+            source=LabResult.Source.POC,
+            observed_at=start + timedelta(minutes=15),
+            performed_by=user,
+        )
+    EkgRecording.objects.create(
+        organization=org,
+        patient=clinic.patient,
+        encounter=encounter,
+        acquired_at=start + timedelta(minutes=20),
+        source_format="wfdb",
+        original_filename="ecg.zip",
+        sampling_rate_hz=500.0,
+        duration_s=10.0,
+        data=b"ecg",
+        size_bytes=3,
+        sha256="0" * 64,
+    )
+    products = []
+    for kind, name, ndc, code, amount, unit in (
+        ("vaccine", "Fluzone High-Dose", "49281-0124-65", "90662", "0.5", "mL"),
+        ("vaccine", "Boostrix", "58160-0842-52", "90715", "0.5", "mL"),
+        ("injectable", "Methylprednisolone acetate 40 mg/mL", "0009-3073-01", "J1030", "1", "mL"),
+    ):
+        product, _ = Product.objects.get_or_create(
+            organization=org,
+            ndc=ndc,
+            defaults={
+                "kind": kind,
+                "name": name,
+                "dose_amount": Decimal(amount),
+                "dose_unit": unit,
+                "route": "C28161",
+                "billing_code": code,
+            },
+        )
+        products.append(product)
+    for minutes, product in enumerate(products, start=25):
+        Administration.objects.create(
+            organization=org,
+            patient=clinic.patient,
+            encounter=encounter,
+            kind=Administration.Kind.GIVEN,
+            product=product,
+            product_name=product.name,
+            ndc=product.ndc,
+            dose_amount=product.dose_amount,
+            dose_unit=product.dose_unit,
+            route="C28161",
+            occurred_at=start + timedelta(minutes=minutes),
+            given_by=user,
+            funding="private",
+        )
+    return encounter
+
+
+def make_sent_batch(clinic: Any, group: int, numbers: list[str]) -> Any:
+    """Claims with these numbers sent as a real 837P interchange (ISA13 and GS06 = `group`,
+    one transaction set, 0001); returns (batch, claims)."""
+    from carebench.billing.claim_files import build_batch
+    from carebench.billing.models import Claim, ClaimBatch
+    from carebench.billing.x12.write837 import write_837p
+    from carebench.core import clock
+
+    claims = [make_claim(clinic, number=n) for n in numbers]
+    content = write_837p(
+        build_batch(
+            clinic.org, clinic.profile, claims, interchange_control=group, created_at=clock.now()
+        )
+    )
+    batch = ClaimBatch.objects.create(
+        organization=clinic.org,
+        interchange_control=group,
+        group_control=group,
+        created_at=clock.now(),
+        content=content,
+    )
+    Claim.objects.filter(pk__in=[c.pk for c in claims]).update(batch=batch)
+    return batch, claims

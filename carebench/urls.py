@@ -12,5 +12,6 @@ urlpatterns = [
     path("labs/", include("carebench.labs.urls")),
     path("meds/", include("carebench.meds.urls")),
     path("ekg/", include("carebench.ekg.urls")),
+    path("billing/", include("carebench.billing.urls")),
     path("fhir/", include("carebench.fhir.api")),
 ]

@@ -273,3 +273,43 @@ for _role, _perms in (
     ),
 ):
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] + _perms
+
+# Billing: claims, remittance, eligibility and prior authorization. The biller codes, sends
+# and posts; the front desk checks eligibility at check-in; MATs and providers see the claim
+# and request prior authorizations; the manager keeps the codes and fee schedules.
+_BILLING_MODELS = [
+    "procedurecode",
+    "feeschedule",
+    "billingprofile",
+    "claimbatch",
+    "claim",
+    "claimline",
+    "remittance",
+    "claimpayment",
+    "eligibilitycheck",
+    "priorauthrule",
+    "priorauth",
+]
+BILLING_READ = [perm for model in _BILLING_MODELS for perm in _app("billing", model, "view")]
+BILLING_CODE = _app("billing", "claim", "add", "change") + _app("billing", "claimline", "add")
+BILLING_SEND = ["billing.submit_claim", "billing.post_remittance"]
+BILLING_SETUP = (
+    _app("billing", "procedurecode", "add", "change")
+    + _app("billing", "feeschedule", "add", "change")
+    + _app("billing", "billingprofile", "add", "change")
+    + _app("billing", "priorauthrule", "add", "change")
+)
+ELIGIBILITY = _app("billing", "eligibilitycheck", "view", "add")
+PRIOR_AUTH = _app("billing", "priorauth", "view", "add", "change")
+for _role, _perms in (
+    ("biller", BILLING_READ + BILLING_CODE + BILLING_SEND + ELIGIBILITY + PRIOR_AUTH),
+    ("frontdesk", ELIGIBILITY + _app("billing", "claim", "view") + PRIOR_AUTH),
+    ("mat", ELIGIBILITY + PRIOR_AUTH + _app("billing", "priorauthrule", "view")),
+    ("provider", _app("billing", "claim", "view", "add", "change") + PRIOR_AUTH),
+    ("manager", BILLING_READ + BILLING_SETUP + ELIGIBILITY + PRIOR_AUTH),
+    (
+        "admin",
+        BILLING_READ + BILLING_CODE + BILLING_SEND + BILLING_SETUP + ELIGIBILITY + PRIOR_AUTH,
+    ),
+):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] + _perms

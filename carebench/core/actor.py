@@ -36,3 +36,8 @@ class Actor:
     @classmethod
     def system(cls, organization: Organization, *, user: User | None = None) -> Actor:
         return cls(user=user, organization=organization, client_address="", channel="system")
+
+    def check_owns(self, row: Any, what: str) -> None:
+        """Refuse a row of another organization (`PermissionError` naming what it is)."""
+        if row.organization_id != self.organization.pk:
+            raise PermissionError(f"{what} belongs to another organization")

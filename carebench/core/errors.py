@@ -55,3 +55,16 @@ def messages_of(exc: Exception) -> str:
             return "; ".join(m for ms in exc.message_dict.values() for m in ms)
         return "; ".join(exc.messages)
     return str(exc)
+
+
+def messages_with_fields(exc: Exception) -> list[str]:
+    """A refusal's messages, each led by the field it names ("line 4 charge: ...")."""
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        return [
+            message if name == "__all__" else f"{name.replace('_', ' ')}: {message}"
+            for name, items in exc.message_dict.items()
+            for message in items
+        ]
+    if isinstance(exc, ValidationError):
+        return list(exc.messages)
+    return [str(exc)]

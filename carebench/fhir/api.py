@@ -26,10 +26,13 @@ from . import (
     allergy,
     appointment,
     capability,
+    claim,
+    claim_response,
     condition,
     coverage,
     ekg,
     encounter,
+    explanation_of_benefit,
     immunization,
     lab,
     location,
@@ -86,6 +89,9 @@ for module in (
     immunization,
     medication_administration,
     medication_request,
+    claim,
+    claim_response,
+    explanation_of_benefit,
 ):
     api.add_router("", module.router)
 

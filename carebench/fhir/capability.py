@@ -16,10 +16,13 @@ from carebench.core import clock
 from . import (
     allergy,
     appointment,
+    claim,
+    claim_response,
     condition,
     coverage,
     ekg,
     encounter,
+    explanation_of_benefit,
     immunization,
     location,
     medication_administration,
@@ -85,6 +88,9 @@ def capability_statement(base: str) -> dict[str, Any]:
         immunization,
         medication_administration,
         medication_request,
+        claim,
+        claim_response,
+        explanation_of_benefit,
     )
     return {
         "resourceType": "CapabilityStatement",

@@ -80,12 +80,6 @@ _STATUS = {
 }
 
 
-def _check_org(actor: Actor, row: Any, what: str) -> None:
-    # services.py imports this module, so its own helper cannot be imported here
-    if row.organization_id != actor.organization.pk:
-        raise PermissionError(f"{what} belongs to another organization")
-
-
 def _facility(organization: Organization, order: LabOrder | None = None) -> Facility | None:
     if order is not None and order.encounter_id is not None:
         return order.encounter.facility  # type: ignore[union-attr]
@@ -165,7 +159,7 @@ def order_message(order: LabOrder, items: list[LabOrderItem]) -> build.OrderMess
 def create_order_message(*, actor: Actor, order: LabOrder) -> Hl7Message | None:
     """The queued ORM of an order's reference-lab tests, inside the caller's transaction and
     audit event (`place_order` calls it); None when every test is done in-house (POC)."""
-    _check_org(actor, order, "order")
+    actor.check_owns(order, "order")
     items = [
         item
         for item in order.items.select_related("test").order_by("pk")
@@ -191,7 +185,7 @@ def create_order_message(*, actor: Actor, order: LabOrder) -> Hl7Message | None:
 def queue_order_message(*, actor: Actor, order: LabOrder) -> Hl7Message | None:
     """Queue the outbound ORM^O01 for an order (none when all its tests are point-of-care, and
     none again when it is already queued or sent)."""
-    _check_org(actor, order, "order")
+    actor.check_owns(order, "order")
     with transaction.atomic():
         existing = Hl7Message.objects.filter(
             organization=actor.organization,
@@ -281,7 +275,7 @@ def mark_sent(*, actor: Actor, messages: Iterable[Hl7Message]) -> int:
     MLLP): the queued ones become `sent`; one audit event."""
     rows = list(messages)
     for row in rows:
-        _check_org(actor, row, "message")
+        actor.check_owns(row, "message")
     ids = [
         row.pk
         for row in rows
@@ -411,7 +405,7 @@ def record_ack(*, actor: Actor, message: Hl7Message, ack_text: str | bytes) -> H
     `ValidationError` naming the field when the ACK cannot be read (`MSH`, `MSA`, `MSA-1`) or
     is for another message (`MSA-2` is not the message's control id); nothing is written then.
     """
-    _check_org(actor, message, "message")
+    actor.check_owns(message, "message")
     return _apply_ack(actor, message, _parse_ack(ack_text))
 
 
@@ -454,7 +448,7 @@ def requeue(*, actor: Actor, message: Hl7Message) -> Hl7Message:
     """Send an outbound message again: one that got AE or AR, or was sent and got no ACK goes
     back to the queue (its ACK code and error cleared; the audit event keeps them). The text is
     sent as it is, under the same control id."""
-    _check_org(actor, message, "message")
+    actor.check_owns(message, "message")
     if message.direction != Hl7Message.Direction.OUTBOUND:
         raise ValidationError({"message": ["only an outbound message is sent again"]})
     with transaction.atomic():
@@ -1184,8 +1178,8 @@ def resolve_unmatched(*, actor: Actor, message: Hl7Message, order: LabOrder) -> 
     The order's patient must be the message's patient: the same MRN, or (when the lab sent
     another identifier) the same last name and date of birth.
     """
-    _check_org(actor, message, "message")
-    _check_org(actor, order, "order")
+    actor.check_owns(message, "message")
+    actor.check_owns(order, "order")
     errors = FieldErrors()
     try:
         result = parse_oru(message.raw)

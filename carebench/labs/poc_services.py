@@ -36,7 +36,7 @@ from .models import (
 )
 from .result_services import ResultValue, store_results
 from .selectors import day_bounds
-from .services import _check_org, _user
+from .services import _user
 
 if TYPE_CHECKING:
     from carebench.core.models import Facility
@@ -91,7 +91,7 @@ def add_kit_lot(
     received_on: date | None = None,
 ) -> PocKitLot:
     """Record a lot of kits or strips for an in-house test (an expired lot is refused)."""
-    _check_org(actor, test, "test")
+    actor.check_owns(test, "test")
     errors = FieldErrors()
     if definition(test) is None:
         errors.add("test", f"{test.code} is not a point-of-care test")
@@ -137,7 +137,7 @@ def add_kit_lot(
 
 def retire_kit_lot(*, actor: Actor, kit_lot: PocKitLot) -> PocKitLot:
     """Take a lot out of use (used up, recalled or expired); it stays on its results."""
-    _check_org(actor, kit_lot, "kit lot")
+    actor.check_owns(kit_lot, "kit lot")
     errors = FieldErrors()
     if not kit_lot.is_active:
         errors.add("kit_lot", f"lot {kit_lot.lot_number} is already retired")
@@ -171,7 +171,7 @@ def add_device(
     if not tests:
         errors.add("tests", "choose the test(s) the device reads")
     for test in tests:
-        _check_org(actor, test, "test")
+        actor.check_owns(test, "test")
         found = definition(test)
         if found is None or not found.meter:
             errors.add("tests", f"{test.code} is not read on a device")
@@ -231,20 +231,20 @@ def record_qc_run(
     note: str = "",
 ) -> QcRun:
     """Record today's controls on a kit lot (or a meter): it passes only if every level does."""
-    _check_org(actor, test, "test")
+    actor.check_owns(test, "test")
     errors = FieldErrors()
     found = definition(test)
     today = clock.today(zone_for(actor))
     if found is None:
         errors.add("test", f"{test.code} is not a point-of-care test")
     if kit_lot is not None:
-        _check_org(actor, kit_lot, "kit lot")
+        actor.check_owns(kit_lot, "kit lot")
         if kit_lot.test_id != test.pk:
             errors.add("kit_lot", f"lot {kit_lot.lot_number} is not a lot of {test.code}")
         elif problem := _lot_problem(kit_lot, today):
             errors.add("kit_lot", problem)
     if device is not None:
-        _check_org(actor, device, "device")
+        actor.check_owns(device, "device")
         if problem := _device_problem(device, test, test.pk):
             errors.add("device", problem)
     if found is not None and found.meter and device is None:
@@ -338,7 +338,7 @@ def record_poc_result(
 
     `entries` maps each analyte's LOINC code to what was read. Errors name the field (`kit_lot`,
     `device`, or the analyte's code) and the rule; nothing is written when any is refused."""
-    _check_org(actor, order_item, "order item")
+    actor.check_owns(order_item, "order item")
     errors = FieldErrors()
     order = LabOrder.objects.select_related(
         "patient", "encounter__facility", "ordering_provider__user"
@@ -357,13 +357,13 @@ def record_poc_result(
     if kit_lot is None:
         errors.add("kit_lot", "choose the kit lot used")
     else:
-        _check_org(actor, kit_lot, "kit lot")
+        actor.check_owns(kit_lot, "kit lot")
         if kit_lot.test_id != order_item.test_id:
             errors.add("kit_lot", f"lot {kit_lot.lot_number} is not a lot of {order_item.code}")
         elif problem := _lot_problem(kit_lot, today):
             errors.add("kit_lot", problem)
     if device is not None:
-        _check_org(actor, device, "device")
+        actor.check_owns(device, "device")
         if problem := _device_problem(device, order_item, order_item.test_id):
             errors.add("device", problem)
     elif found.meter:

@@ -62,11 +62,6 @@ def _next_number(organization: Organization, field: str, prefix: str) -> str:
     return f"{prefix}{value:06d}"
 
 
-def _check_org(actor: Actor, row: Any, what: str) -> None:
-    if row.organization_id != actor.organization.pk:
-        raise PermissionError(f"{what} belongs to another organization")
-
-
 def _user(actor: Actor) -> User:
     assert actor.user is not None, "lab work is credited to a user, never the system alone"
     return actor.user
@@ -264,7 +259,7 @@ def place_order(
 ) -> LabOrder:
     """Order tests for a patient. A provider orders for themself; anyone else enters the order
     under a standing or verbal order, and it waits for the provider's co-signature."""
-    _check_org(actor, patient, "patient")
+    actor.check_owns(patient, "patient")
     errors = FieldErrors()
     user = _user(actor)
     if provider.organization_id != actor.organization.pk:
@@ -292,7 +287,7 @@ def place_order(
         elif not test.is_active:
             errors.add("tests", f"{test.code} is no longer offered")
     if encounter is not None:
-        _check_org(actor, encounter, "encounter")
+        actor.check_owns(encounter, "encounter")
         if encounter.patient_id != patient.pk:
             errors.add("encounter", "belongs to another patient")
     codes = _check_diagnoses(diagnosis_codes, errors)
@@ -357,7 +352,7 @@ def place_order(
 
 def cosign_order(*, actor: Actor, order: LabOrder) -> LabOrder:
     """The ordering provider signs an order a MAT entered under a standing or verbal order."""
-    _check_org(actor, order, "order")
+    actor.check_owns(order, "order")
     user = _user(actor)
     errors = FieldErrors()
     if order.basis == LabOrder.Basis.PROVIDER:
@@ -430,7 +425,7 @@ def _event(
 
 def create_specimens(*, actor: Actor, order: LabOrder, winged_set: bool = False) -> list[Specimen]:
     """Make the draw plan's tubes real: one specimen (and one accession number) per tube."""
-    _check_org(actor, order, "order")
+    actor.check_owns(order, "order")
     errors = FieldErrors()
     if order.status != LabOrder.Status.ACTIVE or order.is_voided:
         errors.add("__all__", f"order {order.number} is {order.get_status_display().lower()}")
@@ -539,7 +534,7 @@ def transition_error(specimen: Specimen, action: str) -> str | None:
 
 def _locked(actor: Actor, specimen: Specimen, action: str, errors: FieldErrors) -> Specimen:
     """The specimen as it is now (locked on PostgreSQL), with the transition checked."""
-    _check_org(actor, specimen, "specimen")
+    actor.check_owns(specimen, "specimen")
     current = Specimen.objects.select_for_update().get(pk=specimen.pk)
     problem = transition_error(current, action)
     if problem:
@@ -782,7 +777,7 @@ def create_manifest(
     with transaction.atomic():
         current: list[Specimen] = []
         for specimen in {s.pk: s for s in specimens}.values():
-            _check_org(actor, specimen, "specimen")
+            actor.check_owns(specimen, "specimen")
             locked = Specimen.objects.select_for_update().get(pk=specimen.pk)
             problem = transition_error(locked, "pack")
             if problem:
@@ -830,7 +825,7 @@ def create_manifest(
 
 def pick_up_manifest(*, actor: Actor, manifest: Manifest) -> Manifest:
     """The courier has taken the box: its specimens are in transit."""
-    _check_org(actor, manifest, "manifest")
+    actor.check_owns(manifest, "manifest")
     with transaction.atomic():
         current = Manifest.objects.select_for_update().get(pk=manifest.pk)
         errors = FieldErrors()

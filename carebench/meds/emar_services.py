@@ -56,11 +56,6 @@ MAX_PHOTO_BYTES = 1_000_000
 PHOTO_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 
 
-def _check_org(actor: Actor, row: Any, what: str) -> None:
-    if row.organization_id != actor.organization.pk:
-        raise PermissionError(f"{what} belongs to another organization")
-
-
 def _user(actor: Actor) -> User:
     assert actor.user is not None, "med-pass work is credited to a user"
     return actor.user
@@ -105,7 +100,7 @@ def pass_times(facility: Facility) -> dict[str, time]:
 def set_pass_times(
     *, actor: Actor, facility: Facility, times: Mapping[str, time]
 ) -> dict[str, time]:
-    _check_org(actor, facility, "facility")
+    actor.check_owns(facility, "facility")
     errors = FieldErrors()
     for slot in times:
         if slot not in medpass.DEFAULT_PASS_TIMES:
@@ -138,7 +133,7 @@ def assign_worker(
     *, actor: Actor, user: User, facility: Facility, starts_on: date | None = None
 ) -> Assignment:
     """Assign a worker to a home or clinic, if the scope rules allow it."""
-    _check_org(actor, facility, "facility")
+    actor.check_owns(facility, "facility")
     if user.organization_id != actor.organization.pk:
         raise PermissionError("the worker belongs to another organization")
     problem = scope.assignment_problem(_roles(user), facility.kind)
@@ -189,8 +184,8 @@ def admit_resident(
     pharmacy_phone: str = "",
     prescriber: Any = None,
 ) -> Residency:
-    _check_org(actor, patient, "patient")
-    _check_org(actor, facility, "facility")
+    actor.check_owns(patient, "patient")
+    actor.check_owns(facility, "facility")
     errors = FieldErrors()
     if facility.kind not in HOME_KINDS:
         errors.add("facility", f"{facility.name} is not an assisted-living or group home")
@@ -228,7 +223,7 @@ def admit_resident(
 
 def discharge_resident(*, actor: Actor, residency: Residency, on: date, reason: str) -> Residency:
     """Discharge: passes stop; active orders are discontinued with the discharge."""
-    _check_org(actor, residency, "resident")
+    actor.check_owns(residency, "resident")
     errors = FieldErrors()
     if residency.status != Residency.Status.ACTIVE:
         errors.add("__all__", "this resident is already discharged")
@@ -267,7 +262,7 @@ def discharge_resident(*, actor: Actor, residency: Residency, on: date, reason: 
 
 def set_photo(*, actor: Actor, residency: Residency, data: bytes) -> Residency:
     """The resident's photo for identification at the med pass (JPEG or PNG, up to 1 MB)."""
-    _check_org(actor, residency, "resident")
+    actor.check_owns(residency, "resident")
     kind = next((t for magic, t in PHOTO_TYPES.items() if data.startswith(magic)), None)
     if kind is None:
         raise _error("photo", "the photo must be a JPEG or PNG image")
@@ -291,7 +286,7 @@ def set_photo(*, actor: Actor, residency: Residency, data: bytes) -> Residency:
 def start_absence(
     *, actor: Actor, residency: Residency, kind: str, starts_at: datetime, note: str = ""
 ) -> Absence:
-    _check_org(actor, residency, "resident")
+    actor.check_owns(residency, "resident")
     errors = FieldErrors()
     if kind not in Absence.Kind.values:
         errors.add("kind", "choose leave of absence or hospital stay")
@@ -314,7 +309,7 @@ def start_absence(
 
 
 def end_absence(*, actor: Actor, absence: Absence, ends_at: datetime) -> Absence:
-    _check_org(actor, absence, "absence")
+    actor.check_owns(absence, "absence")
     if absence.ends_at is not None:
         raise _error("__all__", "the resident is already back")
     if ends_at < absence.starts_at:
@@ -362,7 +357,7 @@ def add_order(
 ) -> ResidentOrder:
     """A prescriber's order, transcribed; its times come from the frequency and the home's pass
     times (or the custom times written on the order)."""
-    _check_org(actor, residency, "resident")
+    actor.check_owns(residency, "resident")
     errors = FieldErrors()
     frequency = " ".join(frequency.strip().upper().split())
     try:
@@ -472,7 +467,7 @@ def _open_sheet(actor: Actor, order: ResidentOrder, label: str, quantity: int) -
 
 
 def discontinue_order(*, actor: Actor, order: ResidentOrder, reason: str) -> ResidentOrder:
-    _check_org(actor, order, "order")
+    actor.check_owns(order, "order")
     if order.status != ResidentOrder.Status.ACTIVE:
         raise _error("__all__", "the order is already discontinued")
     if not reason.strip():
@@ -496,7 +491,7 @@ def receive_refill(
     *, actor: Actor, order: ResidentOrder, quantity: int, rx_number: str = "", card_label: str = ""
 ) -> Refill:
     """The pharmacy's delivery: doses on hand go up; a controlled drug gets a new count sheet."""
-    _check_org(actor, order, "order")
+    actor.check_owns(order, "order")
     if not 1 <= quantity <= 1000:
         raise _error("quantity", "a refill is 1 to 1000 doses")
     if order.controlled and not card_label.strip():
@@ -562,7 +557,7 @@ def record_dose(
     at: datetime | None = None,
 ) -> DoseRecord:
     """Document one dose at the pass. A scheduled dose names its time; a PRN dose does not."""
-    _check_org(actor, order, "order")
+    actor.check_owns(order, "order")
     user = _user(actor)
     residency = order.residency
     facility = residency.facility
@@ -766,7 +761,7 @@ def record_effectiveness(
     *, actor: Actor, dose: DoseRecord, result: str, note: str = ""
 ) -> DoseRecord:
     """The PRN effectiveness check: did it work?"""
-    _check_org(actor, dose, "dose")
+    actor.check_owns(dose, "dose")
     errors = FieldErrors()
     if dose.effectiveness_due_at is None:
         errors.add("__all__", "this dose has no effectiveness check")
@@ -815,7 +810,7 @@ def count_shift(
 ) -> ShiftCount:
     """The shift-change count: the outgoing worker (the actor) and the incoming one count every
     open card and bottle together. Any difference is a discrepancy that blocks the hand-off."""
-    _check_org(actor, facility, "facility")
+    actor.check_owns(facility, "facility")
     outgoing = _user(actor)
     errors = FieldErrors()
     if incoming.pk == outgoing.pk:
@@ -889,7 +884,7 @@ def resolve_discrepancy(
 ) -> ShiftCount:
     """A supervisor (nurse) resolves a count discrepancy: what was found, and whether the sheets
     are corrected to the counted numbers. Then the hand-off goes ahead."""
-    _check_org(actor, shift_count, "count")
+    actor.check_owns(shift_count, "count")
     user = _user(actor)
     errors = FieldErrors()
     if shift_count.status != ShiftCount.Status.DISCREPANCY:
@@ -944,7 +939,7 @@ def resolve_discrepancy(
 def void_dose(*, actor: Actor, dose: DoseRecord, reason: str) -> DoseRecord:
     """A dose documented in error (wrong resident, wrong time): voided, kept, and the dose put
     back on the card (and its count sheet) when it had been taken off."""
-    _check_org(actor, dose, "dose")
+    actor.check_owns(dose, "dose")
     user = _user(actor)
     errors = FieldErrors()
     if dose.voided_at is not None:

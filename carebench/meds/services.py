@@ -78,11 +78,6 @@ DEFAULT_OBSERVATION_MINUTES = 15
 MAX_LATE_ENTRY_HOURS = 24
 
 
-def _check_org(actor: Actor, row: Any, what: str) -> None:
-    if row.organization_id != actor.organization.pk:
-        raise PermissionError(f"{what} belongs to another organization")
-
-
 def _user(actor: Actor) -> User:
     assert actor.user is not None, "medication work is credited to a user, never the system alone"
     return actor.user
@@ -198,7 +193,7 @@ def add_product(
 
 
 def add_storage_unit(*, actor: Actor, facility: Facility, name: str, kind: str) -> StorageUnit:
-    _check_org(actor, facility, "facility")
+    actor.check_owns(facility, "facility")
     errors = FieldErrors()
     if not name.strip():
         errors.add("name", "name the unit (e.g. Vaccine fridge 1)")
@@ -264,8 +259,8 @@ def receive_stock(
     received_on: date | None = None,
 ) -> StockLot:
     """Doses of a lot arrive: a new lot row, or more doses on the same lot, funding and unit."""
-    _check_org(actor, product, "product")
-    _check_org(actor, storage_unit, "storage unit")
+    actor.check_owns(product, "product")
+    actor.check_owns(storage_unit, "storage unit")
     today = clock.today(zone_for(actor))
     received_on = received_on or today
     lot_number = lot_number.strip().upper()
@@ -337,7 +332,7 @@ def _field_error(field: str, message: str) -> Exception:
 
 def set_lot_status(*, actor: Actor, lot: StockLot, status: str, reason: str = "") -> StockLot:
     """Quarantine a lot (a temperature excursion, a recall), release it, or retire it."""
-    _check_org(actor, lot, "lot")
+    actor.check_owns(lot, "lot")
     errors = FieldErrors()
     if status not in StockLot.Status.values:
         errors.add("status", f"unknown status {status!r}")
@@ -361,7 +356,7 @@ def set_lot_status(*, actor: Actor, lot: StockLot, status: str, reason: str = ""
 
 def adjust_stock(*, actor: Actor, lot: StockLot, kind: str, doses: int, reason: str) -> StockLot:
     """Doses wasted (a dropped syringe, an opened vial past its time) or a count corrected."""
-    _check_org(actor, lot, "lot")
+    actor.check_owns(lot, "lot")
     errors = FieldErrors()
     if kind not in (StockMovement.Kind.WASTED, StockMovement.Kind.ADJUSTED):
         errors.add("kind", "choose wasted or count adjusted")
@@ -403,9 +398,9 @@ def add_standing_order(
     screening_questions: list[str] | None = None,
     instructions: str = "",
 ) -> StandingOrder:
-    _check_org(actor, signed_by, "provider")
+    actor.check_owns(signed_by, "provider")
     for product in products:
-        _check_org(actor, product, "product")
+        actor.check_owns(product, "product")
     errors = FieldErrors()
     if not name.strip():
         errors.add("name", "name the protocol")
@@ -521,7 +516,7 @@ def order_medication(
     """The provider orders one dose. Allergies on record that match the product must be
     acknowledged (`allergy_reviewed`)."""
     for row, what in ((patient, "patient"), (product, "product"), (provider, "provider")):
-        _check_org(actor, row, what)
+        actor.check_owns(row, what)
     user = _user(actor)
     errors = FieldErrors()
     if provider.user_id != user.pk:
@@ -570,7 +565,7 @@ def start_standing_order(
     """A MAT runs a standing order for a patient who meets it; the order then waits for the
     provider's co-signature (by default the protocol's signer)."""
     for row, what in ((protocol, "standing order"), (patient, "patient"), (product, "product")):
-        _check_org(actor, row, what)
+        actor.check_owns(row, what)
     _user(actor)
     today = clock.today(zone_for(actor, encounter))
     errors = FieldErrors()
@@ -578,7 +573,7 @@ def start_standing_order(
         errors.add(field, message)
     errors.raise_if_any()
     provider = cosigner or protocol.signed_by
-    _check_org(actor, provider, "provider")
+    actor.check_owns(provider, "provider")
     return _create_order(
         actor,
         patient=patient,
@@ -599,7 +594,7 @@ def start_standing_order(
 def _create_order(actor: Actor, **fields: Any) -> MedicationOrder:
     encounter = fields.get("encounter")
     if encounter is not None:
-        _check_org(actor, encounter, "visit")
+        actor.check_owns(encounter, "visit")
         if encounter.patient_id != fields["patient"].pk:
             raise _field_error("encounter", "the visit is another patient's")
     screening = fields.pop("screening", None)
@@ -636,7 +631,7 @@ def _create_order(actor: Actor, **fields: Any) -> MedicationOrder:
 
 def cosign_order(*, actor: Actor, order: MedicationOrder) -> MedicationOrder:
     """The provider signs an order a MAT started under a standing order."""
-    _check_org(actor, order, "order")
+    actor.check_owns(order, "order")
     user = _user(actor)
     errors = FieldErrors()
     if order.basis == MedicationOrder.Basis.PROVIDER:
@@ -660,7 +655,7 @@ def cosign_order(*, actor: Actor, order: MedicationOrder) -> MedicationOrder:
 
 
 def cancel_order(*, actor: Actor, order: MedicationOrder, reason: str) -> MedicationOrder:
-    _check_org(actor, order, "order")
+    actor.check_owns(order, "order")
     errors = FieldErrors()
     if order.status != MedicationOrder.Status.ACTIVE:
         errors.add("__all__", f"the order is {order.get_status_display().lower()}, not active")
@@ -765,8 +760,8 @@ def administer(
     """Give one dose against an active order, checking the five rights (patient, drug, dose,
     route, time), the allergy screen and the lot; the lot loses one dose and, for a vaccine,
     a VXU is queued for the registry, all in one transaction."""
-    _check_org(actor, order, "order")
-    _check_org(actor, lot, "lot")
+    actor.check_owns(order, "order")
+    actor.check_owns(lot, "lot")
     user = _user(actor)
     patient = order.patient
     product = order.product
@@ -982,11 +977,11 @@ def record_refusal(
     note: str = "",
 ) -> Administration:
     """The patient (or parent) declines a dose: kept on the record and sent to the registry."""
-    _check_org(actor, patient, "patient")
+    actor.check_owns(patient, "patient")
     user = _user(actor)
     errors = FieldErrors()
     if order is not None:
-        _check_org(actor, order, "order")
+        actor.check_owns(order, "order")
         if order.patient_id != patient.pk:
             errors.add("order", "the order is for another patient")
         if order.status != MedicationOrder.Status.ACTIVE:
@@ -1051,7 +1046,7 @@ def record_historical(
     channel_detail: str = "",
 ) -> Administration:
     """A dose given elsewhere, from a record or the patient's recall."""
-    _check_org(actor, patient, "patient")
+    actor.check_owns(patient, "patient")
     errors = FieldErrors()
     today = clock.today(zone_for(actor))
     if given_on > today:
@@ -1109,7 +1104,7 @@ def record_reaction(
     reported_to_vaers: bool = False,
 ) -> AdverseReaction:
     """A reaction after a dose; the registry gets an update carrying it."""
-    _check_org(actor, administration, "dose")
+    actor.check_owns(administration, "dose")
     errors = FieldErrors()
     if administration.kind == Administration.Kind.REFUSED:
         errors.add("administration", "a refused dose cannot cause a reaction")
@@ -1155,7 +1150,7 @@ def void_administration(
 ) -> Administration:
     """An entry made in error (wrong chart, never given): voided, the dose put back on the lot,
     the order reopened, and the registry told to delete it."""
-    _check_org(actor, administration, "dose")
+    actor.check_owns(administration, "dose")
     errors = FieldErrors()
     if administration.is_voided:
         errors.add("__all__", "already voided")

@@ -154,6 +154,15 @@ class Payer(OrganizationScoped):
 
     name = models.CharField(max_length=200)
     payer_code = models.CharField("payer ID", max_length=20, blank=True)
+    filing_indicator = models.CharField(
+        "claim filing indicator",
+        max_length=2,
+        default="CI",
+        help_text="SBR09: CI commercial, MB Medicare Part B, MC Medicaid, BL Blue Cross, HM HMO",
+    )
+    timely_filing_days = models.PositiveSmallIntegerField(
+        default=365, help_text="days after the service a claim must reach the payer"
+    )
 
     class Meta:
         ordering = ["name"]

@@ -273,6 +273,12 @@ class AppointmentTypeForm(ServiceForm):
     color = _color("Colour", "#4a7fb0")
     room_type = forms.ChoiceField(label="Room needed", required=False, choices=RoomType.choices)
     allow_overbook = forms.BooleanField(label="May overlap other visits (overbook)", required=False)
+    procedure_codes = forms.CharField(
+        label="Codes it usually bills",
+        required=False,
+        max_length=100,
+        help_text="CPT/HCPCS, e.g. 99213 93000: booking warns when one needs a prior authorization",
+    )
 
 
 class _RuleForm(ServiceForm):

@@ -97,6 +97,11 @@ class AppointmentType(OrganizationScoped):
     color = models.CharField(max_length=7, default="#4a7fb0")
     room_type = models.CharField(max_length=10, choices=RoomType.choices, blank=True)
     allow_overbook = models.BooleanField(default=False, help_text="may overlap other appointments")
+    procedure_codes = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="CPT/HCPCS codes the visit usually bills, space-separated (prior-auth check)",
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:

@@ -9,6 +9,7 @@ get `BookingConflict`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -138,10 +139,15 @@ def create_appointment_type(
     color: str = "#4a7fb0",
     room_type: str = "",
     allow_overbook: bool = False,
+    procedure_codes: str = "",
 ) -> AppointmentType:
     errors = FieldErrors()
     if not 5 <= duration_minutes <= 480:
         errors.add("duration_minutes", "must be between 5 and 480 minutes")
+    codes = procedure_codes.upper().replace(",", " ").split()
+    for code in codes:
+        if not re.fullmatch(r"\d{4}[0-9FTU]|[A-V]\d{4}", code):
+            errors.add("procedure_codes", f"'{code}' is not a CPT or HCPCS code")
     kind = AppointmentType(
         organization=actor.organization,
         created_by=actor.user,
@@ -150,6 +156,7 @@ def create_appointment_type(
         color=color,
         room_type=room_type,
         allow_overbook=allow_overbook,
+        procedure_codes=" ".join(codes),
     )
     full_clean(kind, errors, exclude=["organization", "created_by"])
     errors.raise_if_any()

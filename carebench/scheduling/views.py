@@ -462,6 +462,25 @@ def slots(request: HttpRequest) -> HttpResponse:
 # --- one appointment ---------------------------------------------------------------------------
 
 
+def _insurance(request: HttpRequest, appt: Appointment) -> dict[str, Any]:
+    """What check-in needs to know about the patient's insurance: the latest eligibility
+    answer for the primary coverage and the prior authorizations the visit type lacks."""
+    from carebench.billing import auth_selectors, elig_selectors
+
+    user: Any = request.user
+    local_day = _local(appt.start, appt.facility.time_zone).date()
+    coverage = elig_selectors.primary_coverage(appt.patient, local_day)
+    return {
+        "coverage": coverage,
+        "eligibility": (
+            elig_selectors.latest_check(coverage)
+            if coverage is not None and user.has_perm("billing.view_eligibilitycheck")
+            else None
+        ),
+        "auth_warnings": auth_selectors.appointment_auth_warnings(appt),
+    }
+
+
 def _appointment_page(
     request: HttpRequest, appt: Appointment, *, status: int = 200, **forms: Any
 ) -> HttpResponse:
@@ -499,6 +518,7 @@ def _appointment_page(
         "cancel_form": forms.get("cancel") or CancelForm(),
         "may_no_show": appt.status == Status.BOOKED and appt.start <= clock.now(),
         "encounter": getattr(appt, "encounter", None),
+        **_insurance(request, appt),
     }
     if request.htmx and request.GET.get("find"):  # type: ignore[attr-defined]
         return render(request, "scheduling/book.html#slot_choices", context)

@@ -20,6 +20,27 @@ class Icd10CmCode(models.Model):
         return f"{self.code} {self.description}"
 
 
+class Icd10Word(models.Model):
+    """One word of an ICD-10-CM code's description, for word-prefix search that uses an index
+    on every database (a LIKE '%word%' scan of ~98,000 descriptions is too slow)."""
+
+    word = models.CharField(max_length=40)
+    # indexed by icd10word_of_code (code, word) below, not on its own
+    code = models.ForeignKey(
+        Icd10CmCode, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    billable = models.BooleanField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["word", "billable", "code"], name="icd10word_lookup"),
+            models.Index(fields=["code", "word"], name="icd10word_of_code"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.word} -> {self.code_id}"
+
+
 class CodeSetVersion(models.Model):
     """Which release of each code set is loaded, and when."""
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q
 
 from .cdc import normalize_cvx
-from .models import Icd10CmCode, Manufacturer, VaccineCode
+from .models import Icd10CmCode, Icd10Word, Manufacturer, VaccineCode
+from .words import WORD_END, query_words
+
+# Words are ranked by how many codes they match, counted up to this many.
+DRIVER_CAP = 5000
 
 
 def normalize_icd10(code: str) -> str:
@@ -27,12 +33,34 @@ def search_icd10(query: str, *, billable_only: bool = True, limit: int = 20) -> 
         qs = qs.filter(billable=True)
     first = words[0].replace(".", "")
     if len(words) == 1 and first[:1].isalpha() and first[1:3].isdigit():
+        # A code prefix: a range, not LIKE, so SQLite uses the primary key's index too.
         code = normalize_icd10(first)
-        return list(qs.filter(code__startswith=code).order_by("code")[:limit])
-    cond = Q()
-    for word in words:
-        cond &= Q(search_text__contains=word)
-    return list(qs.filter(cond).order_by("code")[:limit])
+        return list(qs.filter(code__gte=code, code__lt=code + WORD_END).order_by("code")[:limit])
+    # Each word of the query must begin a word of the description ("diab mell" finds
+    # "Type 2 diabetes mellitus"), looked up by ranges on the word index. The rarest word
+    # picks the candidates; the others are checked per candidate.
+    terms = query_words(query)
+    if not terms:
+        return []
+
+    def matching(term: str) -> Any:
+        rows = Icd10Word.objects.filter(word__gte=term, word__lt=term + WORD_END)
+        return rows.filter(billable=True) if billable_only else rows
+
+    sizes = sorted((matching(t).values("id")[:DRIVER_CAP].count(), t) for t in terms)
+    size, driver = sizes[0]
+    if size == 0:
+        return []
+    qs = qs.filter(code__in=matching(driver).values("code_id"))
+    for _, term in sizes[1:]:
+        qs = qs.filter(
+            Exists(
+                Icd10Word.objects.filter(
+                    code=OuterRef("code"), word__gte=term, word__lt=term + WORD_END
+                )
+            )
+        )
+    return list(qs.order_by("code")[:limit])
 
 
 def get_vaccine(cvx: str) -> VaccineCode | None:

@@ -10,7 +10,8 @@ from typing import TypeVar
 from django.db import transaction
 
 from . import cdc
-from .models import CodeSetVersion, Icd10CmCode, Manufacturer, VaccineCode
+from .models import CodeSetVersion, Icd10CmCode, Icd10Word, Manufacturer, VaccineCode
+from .words import description_words
 
 ICD10CM_CODE_SET = "icd10cm"
 CVX_CODE_SET = "cvx"
@@ -29,6 +30,7 @@ def load_icd10cm(
         raise ValueError("version: a code-set version is 1 to 40 characters")
     count = 0
     with transaction.atomic():
+        Icd10Word.objects.all().delete()
         Icd10CmCode.objects.all().delete()
         batch: list[Icd10CmCode] = []
         for code, description, billable in rows:
@@ -42,13 +44,13 @@ def load_icd10cm(
                 )
             )
             if len(batch) >= batch_size:
-                Icd10CmCode.objects.bulk_create(batch)
+                save_icd10_codes(batch)
                 count += len(batch)
                 batch.clear()
                 if progress:
                     progress(count)
         if batch:
-            Icd10CmCode.objects.bulk_create(batch)
+            save_icd10_codes(batch)
             count += len(batch)
             if progress:
                 progress(count)
@@ -56,6 +58,19 @@ def load_icd10cm(
             code_set=ICD10CM_CODE_SET, defaults={"version": version, "row_count": count}
         )
     return count
+
+
+def save_icd10_codes(codes: list[Icd10CmCode], *, ignore_conflicts: bool = False) -> None:
+    """Insert ICD-10-CM codes with the words of their descriptions (the search index)."""
+    Icd10CmCode.objects.bulk_create(codes, ignore_conflicts=ignore_conflicts)
+    words = [
+        Icd10Word(word=word, code_id=code.code, billable=code.billable)
+        for code in codes
+        for word in description_words(code.description)
+    ]
+    if ignore_conflicts:
+        Icd10Word.objects.filter(code_id__in=[c.code for c in codes]).delete()
+    Icd10Word.objects.bulk_create(words, batch_size=5000)
 
 
 def icd10cm_rows_from_package() -> tuple[str, list[tuple[str, str, bool]]]:

@@ -357,3 +357,19 @@ def test_refuses_an_unknown_claim_filing_indicator():
 def test_refuses_a_malformed_ndc():
     with pytest.raises(ValueError, match="NDC"):
         ndc11("12345")
+
+
+def test_accented_names_are_written_without_their_accents_and_pyx12_accepts_them() -> None:
+    from carebench.billing.x12.write837 import SubscriberGroup, write_837p
+
+    batch = synthetic.batch(
+        [
+            SubscriberGroup(
+                synthetic.subscriber(last_name="Núñez", first_name="José"),
+                [synthetic.office_visit()],
+            )
+        ]
+    )
+    text = write_837p(batch)
+    assert "NM1*IL*1*Nunez*Jose" in text
+    assert validate_with_pyx12(text) == []

@@ -313,3 +313,9 @@ def test_pyx12_errors_come_back_as_strings_naming_the_segment():
 
 def test_pyx12_on_a_file_that_is_not_x12():
     assert validate_with_pyx12("hello") != []
+
+
+def test_an_accented_name_someone_else_wrote_is_named_with_its_element() -> None:
+    text = write_837p(synthetic.batch()).replace("NM1*IL*1*Sample", "NM1*IL*1*Sámple", 1)
+    problems = [p for p in check_837p(text, today=date(2026, 11, 20)) if p.field == "NM103"]
+    assert problems and "outside X12's character set" in problems[0].message

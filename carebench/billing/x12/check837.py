@@ -500,6 +500,8 @@ def check_837p(
                     continue
                 found = True
                 checker.transaction(transaction.segments)
+    if isinstance(text, bytes) or not text.isascii():
+        checker.problems += _outside_character_set(interchange)
     if not found:
         st = interchange.isa
         checker.add(
@@ -510,6 +512,34 @@ def check_837p(
         )
     checker.problems.sort(key=lambda p: p.position)
     return checker.problems
+
+
+def _outside_character_set(interchange: Any) -> list[Problem]:
+    """Elements with characters outside ASCII (an accented name): payers and pyx12 refuse them.
+    The claim is the one the segment belongs to ("" before the first CLM of a subscriber)."""
+    problems = []
+    for group in interchange.groups:
+        for transaction in group.transactions:
+            claim_id = ""
+            for seg in transaction.segments:
+                if seg.id == "HL":
+                    claim_id = ""
+                elif seg.id == "CLM":
+                    claim_id = seg.element(1)
+                for n, value in enumerate(seg.elements, start=1):
+                    if not value.isascii():
+                        bad = next(c for c in value if not c.isascii())
+                        problems.append(
+                            Problem(
+                                claim_id,
+                                seg.id,
+                                seg.position,
+                                f"{seg.id}{n:02d}",
+                                f"{value!r} has {bad!r}, outside X12's character set",
+                                "write it without accents or special letters (José -> JOSE)",
+                            )
+                        )
+    return problems
 
 
 # --- pyx12 --------------------------------------------------------------------------------------

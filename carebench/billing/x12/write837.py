@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -250,8 +251,14 @@ def amount(value: Decimal | int | str) -> str:
 
 
 def text(value: str, limit: int) -> str:
-    """A text value: delimiters and line breaks replaced by spaces, spaces squeezed, cut."""
-    if not value or (len(value) <= limit and not _DIRTY.search(value)):
+    """A text value: letters with accents written without them (José -> Jose, as X12's
+    character set and payers expect), other non-ASCII dropped, delimiters and line breaks
+    replaced by spaces, spaces squeezed, cut."""
+    if not value:
+        return value
+    if not value.isascii():
+        value = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii")
+    if len(value) <= limit and not _DIRTY.search(value):
         return value
     return " ".join(value.translate(_CLEAN).split())[:limit].strip()
 

@@ -98,7 +98,8 @@ def test_demo_otp_refuses_other_users_and_other_devices(demo_org, org):
         call_command("carebench_demo", "otp")
 
 
-def test_demo_command_builds_once_and_prints_the_logins(db, capsys):
+def test_demo_command_builds_once_and_prints_the_logins(db, capsys, settings, tmp_path):
+    settings.VAR_DIR = tmp_path  # the demo makes the clearinghouse's folders under var/
     call_command("carebench_demo", "--patients", "3", "--skip-icd10")
     out = capsys.readouterr().out
     assert "DEMO CREDENTIALS" in out

@@ -243,6 +243,33 @@ def _emar(w: SimpleNamespace) -> SimpleNamespace:
     return w.emar
 
 
+def _billing(w: SimpleNamespace) -> SimpleNamespace:
+    """The organization set up to bill, with a claim and an 837P batch, made on first use."""
+    if not hasattr(w, "billing"):
+        from carebench.billing.models import ClaimBatch
+        from carebench.core import clock
+        from carebench.testing import make_billing_clinic, make_claim
+
+        clinic = make_billing_clinic(w.user, npi=w.provider.npi)
+        claim = make_claim(clinic, status="draft")
+        batch = ClaimBatch.objects.create(
+            organization=clinic.org,
+            interchange_control=1,
+            group_control=1,
+            created_at=clock.now(),
+            content="ISA*...",
+            file_name="837P_000000001.x12",
+        )
+        from carebench.billing import auth_services
+
+        rule = auth_services.add_rule(actor=clinic.actor, code_from="72148")
+        auth = auth_services.request_prior_auth(
+            actor=clinic.actor, coverage=clinic.coverage, codes=["72148"], diagnosis_codes=["I10"]
+        )
+        w.billing = SimpleNamespace(clinic=clinic, claim=claim, batch=batch, rule=rule, auth=auth)
+    return w.billing
+
+
 def _patient(w: SimpleNamespace) -> dict[str, Any]:
     return {"pk": w.patient.pk}
 
@@ -347,6 +374,17 @@ ROUTES: dict[str, Any] = {
     "meds:refill": lambda w: {"pk": _emar(w).order.pk},
     "meds:effectiveness": lambda w: {"pk": _emar(w).prn.pk},
     "meds:void_dose": lambda w: {"pk": _emar(w).prn.pk},
+    "billing:claim": lambda w: {"pk": _billing(w).claim.pk},
+    "billing:edit": lambda w: {"pk": _billing(w).claim.pk},
+    "billing:check": lambda w: {"pk": _billing(w).claim.pk},
+    "billing:move": lambda w: {"pk": _billing(w).claim.pk},
+    "billing:cms1500": lambda w: {"pk": _billing(w).claim.pk},
+    "billing:superbill": lambda w: {"encounter_id": w.encounter.pk},
+    "billing:batch_file": lambda w: {"pk": _billing(w).batch.pk},
+    "billing:patient_eligibility": lambda w: {"patient_id": w.patient.pk},
+    "billing:new_prior_auth": lambda w: {"patient_id": w.patient.pk},
+    "billing:prior_auth": lambda w: {"pk": _billing(w).auth.pk},
+    "billing:retire_rule": lambda w: {"pk": _billing(w).rule.pk},
 }
 # Reached with a signed token instead of a session; tested in scheduling/tests/test_views.py.
 TOKEN_ROUTES = {"scheduling:calendar"}

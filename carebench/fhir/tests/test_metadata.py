@@ -38,6 +38,9 @@ def test_metadata_needs_no_token_and_validates(anonymous, db):
         "DiagnosticReport",
         "ServiceRequest",
         "Specimen",
+        "Claim",
+        "ClaimResponse",
+        "ExplanationOfBenefit",
     }
     patient = resources["Patient"]
     assert {i["code"] for i in patient["interaction"]} == {

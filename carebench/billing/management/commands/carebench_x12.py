@@ -5,12 +5,21 @@
     carebench x12 read-835 FILE [--json]
     carebench x12 read-999 FILE
     carebench x12 read-277ca FILE
+    carebench x12 import-835 FILE [--org SLUG] [--user USERNAME]
+    carebench x12 import-999 FILE [--org SLUG] [--user USERNAME]
+    carebench x12 import-277ca FILE [--org SLUG] [--user USERNAME]
 
 `check` runs our 837P checks (NPI check digits, ICD-10-CM codes valid and, when the code set
 is loaded, billable; claim totals; diagnosis pointers; required segments; timely filing) and
 pyx12's 5010 validation, and prints every problem with the claim, the segment and its position,
 and the fix; it exits 1 when there is any. The readers print each answer in plain words (or as
 JSON). A malformed file is refused with the segment and its position; nothing is written.
+
+The importers post the file (`billing.remit_services`): an 835 onto the claims it pays, a 999
+onto the 837P batch it answers, a 277CA onto the claims it acknowledges; they print a summary
+and exit 1 with the reason when the file is refused (unreadable, already posted, not
+balanced). --org takes a slug or an id (without it: the user's organization, else the only
+one); --user is the username the work is credited to (without it: the system).
 """
 
 from __future__ import annotations
@@ -53,12 +62,24 @@ class Command(BaseCommand):
             reader.add_argument("--json", action="store_true")
         for name in ("read-999", "read-277ca"):
             sub.add_parser(name).add_argument("file")
+        for name, what in (
+            ("import-835", "post an 835 remittance onto the claims"),
+            ("import-999", "post a 999 onto the 837P batch it answers"),
+            ("import-277ca", "post a 277CA onto the claims it acknowledges"),
+        ):
+            importer = sub.add_parser(name, help=what)
+            importer.add_argument("file")
+            importer.add_argument("--org", default=None, help="the organization's slug or id")
+            importer.add_argument("--user", default=None, help="the username credited")
 
     def handle(self, *args: Any, **options: Any) -> None:
         from carebench.billing.x12.parse import X12Error
 
         action = options["action"]
         text = _read(options["file"])
+        if action.startswith("import-"):
+            self._import(action, text, options)
+            return
         try:
             if action == "check":
                 self._check(text, options)
@@ -72,6 +93,70 @@ class Command(BaseCommand):
                 self._read_277ca(text)
         except X12Error as exc:
             raise CommandError(f"{options['file']}: {exc}") from None
+
+    def _actor(self, options: dict[str, Any]) -> Any:
+        from carebench.accounts.models import User
+        from carebench.core.actor import Actor
+        from carebench.core.models import Organization
+
+        user = None
+        if options["user"]:
+            user = User.objects.filter(username=options["user"]).first()
+            if user is None:
+                raise CommandError(f"no user {options['user']!r}")
+        org_value = options["org"]
+        if org_value:
+            query = Organization.objects.filter(slug=org_value)
+            if org_value.isdigit():
+                query = Organization.objects.filter(pk=int(org_value)) | query
+            org = query.first()
+            if org is None:
+                raise CommandError(f"no organization {org_value!r} (give its slug or id)")
+        elif user is not None and user.organization is not None:
+            org = user.organization
+        else:
+            organizations = list(Organization.objects.all()[:2])
+            if len(organizations) != 1:
+                raise CommandError("say which organization with --org SLUG")
+            org = organizations[0]
+        if user is not None and user.organization_id != org.pk:
+            raise CommandError(f"user {user.username!r} is not in {org.slug!r}")
+        return Actor(user=user, organization=org, channel="cli")
+
+    def _import(self, action: str, text: str, options: dict[str, Any]) -> None:
+        from django.core.exceptions import ValidationError
+
+        from carebench.billing import remit_services
+        from carebench.core.errors import messages_of
+
+        actor = self._actor(options)
+        name = Path(options["file"]).name
+        try:
+            if action == "import-835":
+                remittances = remit_services.post_835(actor=actor, text=text, file_name=name)
+            elif action == "import-999":
+                result = remit_services.post_999(actor=actor, text=text, file_name=name)
+            else:
+                result = remit_services.post_277ca(actor=actor, text=text, file_name=name)
+        except ValidationError as exc:
+            raise CommandError(f"{options['file']}: {messages_of(exc)}") from None
+        if action != "import-835":
+            for line in result.lines():
+                self.stdout.write(line)
+            return
+        for r in remittances:
+            payments = r.payments.all()
+            denied = payments.filter(claim__isnull=False, claim__status="denied").count()
+            self.stdout.write(
+                f"{r.payer_name} {r.trace_number}: {r.claim_count - r.unmatched_count} claim(s) "
+                f"posted, ${r.total_paid:,.2f} paid, {denied} denied, "
+                f"{r.unmatched_count} unmatched"
+            )
+            for payment in payments.filter(claim__isnull=True):
+                self.stdout.write(
+                    f"  unmatched: {payment.patient_control_number} "
+                    f"(${payment.paid:,.2f} of ${payment.charge:,.2f})"
+                )
 
     def _check(self, text: str, options: dict[str, Any]) -> None:
         from django.db import DatabaseError

@@ -107,6 +107,12 @@ class Command(BaseCommand):
         from carebench.meds import emar_demo
 
         emar_demo.build(org)
+        from carebench.billing import demo as billing_demo
+
+        billing = billing_demo.build(org)
+        if billing is not None and billing.claims:
+            counts = ", ".join(f"{n} {status}" for status, n in billing.claims.items())
+            self.stdout.write(f"Set up billing with demo claims: {counts}.")
         booked = schedule_demo.ensure_today(org)
         if booked:
             self.stdout.write(f"Booked today's clinic: {booked} visits on the flow board.")

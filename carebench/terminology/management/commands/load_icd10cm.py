@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand
+from django.db import connection
 from rich.progress import Progress
 
 from carebench.terminology.models import CodeSetVersion
@@ -28,4 +29,10 @@ class Command(BaseCommand):
             count = load_icd10cm(
                 rows, version=version, progress=lambda n: bar.update(task, completed=n)
             )
+        if connection.vendor == "postgresql":
+            # Fresh statistics and visibility map, so the word search plans and index-only
+            # scans are right at once instead of after autovacuum gets round to it.
+            with connection.cursor() as cursor:
+                for table in ("terminology_icd10cmcode", "terminology_icd10word"):
+                    cursor.execute(f"VACUUM ANALYZE {table}")
         self.stdout.write(f"Loaded {count} ICD-10-CM codes ({version})")
