@@ -15,8 +15,8 @@ visit's modifier dropped and no REF*6R, plus 1% unknown claims), and times:
   trail and the audit event, in one transaction;
 - posting alone: the second less the first.
 
-Prints each run and the best, and writes bench/results/x12_835-<vendor>.json. Target: reading
-and posting (post_835 end to end) under 5 s for 10,000 claims.
+Prints each run, the best and the median, and writes bench/results/x12_835-<vendor>.json.
+Target: reading and posting (post_835 end to end) under 5 s for 10,000 claims.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import statistics
 import sys
 import time
 from datetime import date
@@ -327,6 +328,8 @@ def main() -> None:
         f"{best['total_s']:.2f}",
         "yes" if best["total_s"] < TARGET_S else "NO",
     )
+    median = statistics.median(r["total_s"] for r in runs)
+    table.add_row("median", "", "", "", "", f"{median:.2f}", "yes" if median < TARGET_S else "NO")
     console.print(table)
     console.print(f"statuses after a run: {runs[-1]['statuses']}; target < {TARGET_S:.0f} s")
     machine = platform.platform()
@@ -352,6 +355,14 @@ def main() -> None:
             "database": label,
             "unit": "s",
             "value": round(best["total_s"], 3),
+            "target": TARGET_S,
+            "machine": machine,
+        },
+        {
+            "name": f"835 read and post {args.claims} claims (post_835, median of {args.runs})",
+            "database": label,
+            "unit": "s",
+            "value": round(median, 3),
             "target": TARGET_S,
             "machine": machine,
         },

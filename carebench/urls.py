@@ -13,5 +13,9 @@ urlpatterns = [
     path("meds/", include("carebench.meds.urls")),
     path("ekg/", include("carebench.ekg.urls")),
     path("billing/", include("carebench.billing.urls")),
+    path("staff/", include("carebench.staff.urls")),
+    path("compliance/", include("carebench.compliance.urls")),
+    path("inbox/", include("carebench.inbox.urls")),
+    path("dashboard/", include("carebench.dashboard.urls")),
     path("fhir/", include("carebench.fhir.api")),
 ]

@@ -6,6 +6,8 @@ A medical assistant may correct what they add: they hold `change_*` as well as `
 
 from __future__ import annotations
 
+from importlib import import_module
+
 ROLE_LABELS: dict[str, str] = {
     "mat": "Medical assistant (MAT)",
     "frontdesk": "Front desk",
@@ -310,6 +312,62 @@ for _role, _perms in (
     (
         "admin",
         BILLING_READ + BILLING_CODE + BILLING_SEND + BILLING_SETUP + ELIGIBILITY + PRIOR_AUTH,
+    ),
+):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] + _perms
+
+# The staff, compliance and inbox apps keep their own part of this table in <app>/roles.py.
+for _module in ("carebench.staff.roles", "carebench.compliance.roles", "carebench.inbox.roles"):
+    for _role, _perms in import_module(_module).PERMISSIONS.items():
+        ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] + _perms
+
+# --- Documents and imaging/referral orders (patients app: document_*.py, referral_*.py) ---------
+# Everyone who reads the chart sees its documents; MATs, the front desk (insurance cards, IDs,
+# outside records) and providers file them; MATs, providers and admins void one filed in error.
+# MATs and providers place imaging and referral orders; MATs, the front desk and providers track
+# them (sent, scheduled, result received, cancelled); only providers review the result.
+DOCUMENT_READ = _crud("document", "view")
+DOCUMENT_FILE = _crud("document", "add")
+DOCUMENT_VOID = _crud("document", "void")
+OUTSIDE_READ = _crud("outsideorder", "view")
+OUTSIDE_ORDER = _crud("outsideorder", "add")
+OUTSIDE_TRACK = _crud("outsideorder", "change")
+OUTSIDE_REVIEW = _crud("outsideorder", "review")
+for _role, _perms in (
+    ("mat", DOCUMENT_READ + DOCUMENT_FILE + DOCUMENT_VOID + OUTSIDE_READ + OUTSIDE_ORDER),
+    ("mat", OUTSIDE_TRACK),
+    ("frontdesk", DOCUMENT_READ + DOCUMENT_FILE + OUTSIDE_READ + OUTSIDE_TRACK),
+    ("provider", DOCUMENT_READ + DOCUMENT_FILE + DOCUMENT_VOID + OUTSIDE_READ),
+    ("provider", OUTSIDE_ORDER + OUTSIDE_TRACK + OUTSIDE_REVIEW),
+    ("biller", DOCUMENT_READ + OUTSIDE_READ),
+    ("manager", DOCUMENT_READ + OUTSIDE_READ),
+    ("admin", DOCUMENT_READ + DOCUMENT_FILE + DOCUMENT_VOID + OUTSIDE_READ + OUTSIDE_TRACK),
+):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] + _perms
+
+# --- Procedures and wound care (encounters/procedure_*.py) ---------------------------------------
+# MATs and providers plan and document procedures (set-up, consent, time-out, supplies,
+# specimens) and wound care; nurses document wound care; managers keep the procedure templates
+# (the examples are added from the templates page); administrators do all of it.
+PROCEDURE_READ = (
+    _app("encounters", "procedure", "view")
+    + _app("encounters", "proceduretemplate", "view")
+    + _app("encounters", "procedureconsent", "view")
+)
+PROCEDURE_DOCUMENT = _app("encounters", "procedure", "add", "change")
+PROCEDURE_TEMPLATES = _app("encounters", "proceduretemplate", "add", "change")
+WOUND_READ = _app("encounters", "wound", "view") + _app("encounters", "woundassessment", "view")
+WOUND_DOCUMENT = _app("encounters", "wound", "add", "change") + _app(
+    "encounters", "woundassessment", "add"
+)
+for _role, _perms in (
+    ("mat", PROCEDURE_READ + PROCEDURE_DOCUMENT + WOUND_READ + WOUND_DOCUMENT),
+    ("provider", PROCEDURE_READ + PROCEDURE_DOCUMENT + WOUND_READ + WOUND_DOCUMENT),
+    ("nurse", WOUND_READ + WOUND_DOCUMENT),
+    ("manager", PROCEDURE_READ + PROCEDURE_TEMPLATES + WOUND_READ),
+    (
+        "admin",
+        PROCEDURE_READ + PROCEDURE_DOCUMENT + PROCEDURE_TEMPLATES + WOUND_READ + WOUND_DOCUMENT,
     ),
 ):
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] + _perms

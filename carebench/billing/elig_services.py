@@ -5,7 +5,8 @@ answers in plain words (see docs/subsystems/eligibility.md).
 * `batch_eligibility`: the day's booked visits whose primary coverage was not checked lately,
   in one 270 interchange (one transaction set per coverage), one check each.
 * `record_271`: the answers matched to their checks by the trace number the 271 echoes
-  (TRN02); a trace number of no check of this organization is listed, not an error.
+  (TRN02; for a dependant, the answer in the dependent loop 2000D); a trace number of no
+  check of this organization is listed, not an error.
 * `poll_clearinghouse`: take the 271s waiting in the inbox and record them; other kinds (835,
   999, 277) are left in the inbox for their importers unless a handler is passed for them.
 
@@ -39,7 +40,14 @@ from carebench.scheduling.models import ACTIVE_STATUSES, Appointment
 from .clearinghouse import Clearinghouse, ClearinghouseError, Incoming, clearinghouse_for
 from .elig_selectors import primary_coverage
 from .models import BillingProfile, EligibilityCheck
-from .x12.elig import EligibilityRequest, EligibilityResult, read_271, to_json, write_270
+from .x12.elig import (
+    Dependent,
+    EligibilityRequest,
+    EligibilityResult,
+    read_271,
+    to_json,
+    write_270,
+)
 from .x12.parse import X12Error, read_interchange
 
 log = logging.getLogger(__name__)
@@ -65,6 +73,23 @@ _REQUEST_FIELDS = {
     "service_types": "service_types",
     "originator_id": "tax_id",
     "trace_number": "trace_number",
+}
+# For a dependant's request the subscriber is the coverage's, and the patient the dependant.
+_DEPENDENT_FIELDS = {
+    **_REQUEST_FIELDS,
+    "subscriber name": "subscriber_name",
+    "birth_date": "subscriber_birth_date",
+    "sex": "subscriber_sex",
+    "dependent name": "patient",
+    "dependent relationship": "relationship",
+    "dependent sex": "sex",
+    "dependent birth_date": "birth_date",
+}
+# Coverage.relationship -> 2100D INS02 (005010X279A1: 01 spouse, 19 child, 34 other adult).
+RELATIONSHIP_CODES: dict[str, str] = {
+    Coverage.Relationship.SPOUSE: "01",
+    Coverage.Relationship.CHILD: "19",
+    Coverage.Relationship.OTHER: "34",
 }
 _STATUS = {
     "active": EligibilityCheck.Status.ACTIVE,
@@ -111,6 +136,20 @@ def _sex(patient: Patient) -> str:
     return {"female": "F", "male": "M"}.get(patient.sex, "")
 
 
+def _is_dependent(coverage: Coverage) -> bool:
+    return coverage.relationship != Coverage.Relationship.SELF
+
+
+def _subscriber_names(full: str) -> tuple[str, str]:
+    """'Rivera, Ana' or 'Ana Rivera' -> ('Rivera', 'Ana'); a single word is a last name."""
+    full = " ".join(full.split())
+    if "," in full:
+        last, first = full.split(",", 1)
+        return last.strip(), first.strip()
+    words = full.split(" ")
+    return words[-1], " ".join(words[:-1])
+
+
 def _coverage_errors(
     actor: Actor, coverage: Coverage, service_date: date, errors: FieldErrors
 ) -> None:
@@ -118,6 +157,19 @@ def _coverage_errors(
         errors.add("coverage", "this coverage was voided")
     if not coverage.member_id.strip():
         errors.add("member_id", "the coverage has no member ID")
+    if _is_dependent(coverage):
+        last, first = _subscriber_names(coverage.subscriber_name)
+        if not last:
+            errors.add(
+                "subscriber_name",
+                f"the patient is the subscriber's {coverage.get_relationship_display().lower()}: "
+                "the coverage needs the subscriber's name to ask the payer",
+            )
+        elif not first:
+            errors.add(
+                "subscriber_name",
+                'the subscriber\'s first and last names are needed ("Last, First")',
+            )
     if not coverage.payer.payer_code.strip():
         errors.add(
             "payer_code", f"the payer {coverage.payer.name} has no payer ID (set it on the payer)"
@@ -141,11 +193,27 @@ def _request(
 ) -> EligibilityRequest:
     """The 270 question for one coverage.
 
-    The patient goes in the subscriber loop (2100C) with the coverage's member ID: for a
-    dependant (relationship not self) this is the guide's way when the payer gives the
-    dependant a member ID of their own; the writer has no dependent loop (2000D) yet.
+    The patient who is the subscriber (relationship self) goes in the subscriber loop
+    (2100C) with the coverage's member ID. For a dependant (spouse, child, other) the
+    subscriber loop has the coverage's subscriber (name, birth date) and member ID, and the
+    patient goes in the dependent loop (2000D/2100D) with their relationship.
     """
     patient = coverage.patient
+    dependent: Dependent | None = None
+    last, first, middle = patient.family_name, patient.given_name, patient.middle_name
+    birth_date: date | None = patient.birth_date
+    sex = _sex(patient)
+    if _is_dependent(coverage):
+        dependent = Dependent(
+            last_name=last,
+            first_name=first,
+            middle_name=middle,
+            relationship=RELATIONSHIP_CODES.get(coverage.relationship, "34"),
+            birth_date=birth_date,
+            sex=sex,
+        )
+        (last, first), middle = _subscriber_names(coverage.subscriber_name), ""
+        birth_date, sex = coverage.subscriber_birth_date, ""
     return EligibilityRequest(
         sender_id=profile.submitter_id.strip(),
         receiver_id=profile.receiver_id.strip(),
@@ -156,23 +224,25 @@ def _request(
         provider_npi=actor.organization.npi.strip(),
         provider_name=actor.organization.name,
         member_id=coverage.member_id.strip(),
-        subscriber_last_name=patient.family_name,
-        subscriber_first_name=patient.given_name,
-        subscriber_middle_name=patient.middle_name,
-        birth_date=patient.birth_date,
-        sex=_sex(patient),
         service_date=service_date,
         service_types=service_types,
         trace_number=trace,
         originator_id=_originator(actor),
         usage=profile.usage if profile.usage in ("P", "T") else "T",
+        subscriber_last_name=last,
+        subscriber_first_name=first,
+        subscriber_middle_name=middle,
+        birth_date=birth_date,
+        sex=sex,
+        dependent=dependent,
     )
 
 
 def _request_problems(request: EligibilityRequest, errors: FieldErrors) -> None:
+    fields = _REQUEST_FIELDS if request.dependent is None else _DEPENDENT_FIELDS
     for problem in request.problems():
         name, _, message = problem.partition(": ")
-        errors.add(_REQUEST_FIELDS.get(name, "__all__"), message or problem)
+        errors.add(fields.get(name, "__all__"), message or problem)
 
 
 def _take_control(profile: BillingProfile) -> int:
@@ -497,6 +567,13 @@ def _trace_of(result: EligibilityResult, references: Mapping[str, str]) -> str:
     return result.trace_number or references.get(result.control_number, "")
 
 
+def _answer_for(answers: list[EligibilityResult], dependent: bool) -> EligibilityResult:
+    """The answer about the check's patient among those echoing its trace number: the
+    dependent's (2000D) for a dependant's check, the subscriber's for the subscriber's; else
+    the first."""
+    return next((a for a in answers if a.is_dependent == dependent), answers[0])
+
+
 @transaction.atomic
 def record_271(*, actor: Actor, text: str, file_name: str = "") -> Recorded:
     """Record a 271: each answer to the check whose trace number it echoes, with its status
@@ -513,28 +590,34 @@ def record_271(*, actor: Actor, text: str, file_name: str = "") -> Recorded:
             {"text": f"the 271{where} cannot be read: segment {exc.position} "
                      f"({exc.segment or 'empty id'}): {exc.message}"}
         ) from exc  # fmt: skip
-    by_trace: dict[str, EligibilityResult] = {}
+    by_trace: dict[str, list[EligibilityResult]] = {}
     unknown: list[str] = []
     for result in results:
         trace = _trace_of(result, references)
         if not trace:
             unknown.append(f"(no trace number, answer at segment {result.position})")
-        elif trace not in by_trace:
-            by_trace[trace] = result  # a dependent after its subscriber: the first answers
+        else:
+            by_trace.setdefault(trace, []).append(result)
     checks = {
         check.trace_number: check
         for check in EligibilityCheck.objects.select_for_update().filter(
             organization=actor.organization, trace_number__in=list(by_trace)
         )
     }
+    dependants = set(
+        Coverage.objects.filter(pk__in=[c.coverage_id for c in checks.values()])
+        .exclude(relationship=Coverage.Relationship.SELF)
+        .values_list("pk", flat=True)
+    )
     now = clock.now()
     recorded = Recorded()
     events = []
-    for trace, result in by_trace.items():
+    for trace, answers in by_trace.items():
         check = checks.get(trace)
         if check is None:
             unknown.append(trace)
             continue
+        result = _answer_for(answers, check.coverage_id in dependants)
         check.status = _STATUS[result.status]
         check.response_271 = text
         check.answered_at = now

@@ -236,3 +236,31 @@ class RuleForm(ServiceForm):
     def __init__(self, *args: Any, payers: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["payer"].queryset = payers  # type: ignore[attr-defined]
+
+
+FILING_CHOICES = [
+    ("CI", "CI · Commercial insurance"),
+    ("MB", "MB · Medicare Part B"),
+    ("MA", "MA · Medicare Part A"),
+    ("MC", "MC · Medicaid"),
+    ("BL", "BL · Blue Cross/Blue Shield"),
+    ("HM", "HM · HMO"),
+    ("12", "12 · PPO"),
+    ("13", "13 · POS"),
+    ("14", "14 · EPO"),
+    ("CH", "CH · TRICARE"),
+    ("VA", "VA · Veterans Affairs"),
+    ("WC", "WC · Workers' compensation"),
+    ("ZZ", "ZZ · Other"),
+]
+
+
+class PayerBillingForm(ServiceForm):
+    payer: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None)
+    payer_code = forms.CharField(label="Payer ID", max_length=20)
+    filing_indicator = forms.ChoiceField(label="Claim filing indicator", choices=FILING_CHOICES)
+    timely_filing_days = forms.IntegerField(label="Timely filing (days)", initial=365)
+
+    def __init__(self, *args: Any, payers: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["payer"].queryset = payers  # type: ignore[attr-defined]

@@ -6,23 +6,28 @@ audit event per file (with counts). A file we cannot read, an 835 already posted
 trace number) or one that does not balance raises a `ValidationError` naming the field, and
 nothing is written. Only the actor's organization's claims are ever looked at or changed.
 
-The 835 is posted in bulk (a query per 500 claim numbers, bulk inserts and updates): the same
-rows `services.add_event` would write, without a query per claim. See
-docs/subsystems/remittance.md for what goes where and the matching order.
+The 835 is posted in bulk (claims read by 500 numbers a query, 5,000 on PostgreSQL; COPY or
+multi-row inserts; one UPDATE per table): the same rows `services.add_event` would write,
+without a query per claim. See docs/subsystems/remittance.md for what goes where and the
+matching order.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import DateTimeField, JSONField, Model
+from django.db.models import DateTimeField, Model, TextField
+from django.db.models.functions import Cast
 
 from carebench.audit import services as audit
 from carebench.audit.models import Action
@@ -42,7 +47,8 @@ from .x12 import ack, codes, remit835
 from .x12.parse import X12Error, read_interchange
 
 ZERO = Decimal("0.00")
-CHUNK = 500  # claim numbers per query
+CHUNK = 500  # claim numbers per query (SQLite)
+PG_CHUNK = 5000  # claim numbers per query (PostgreSQL)
 WRITE_BATCH = 2000  # rows per bulk insert or update (capped lower by the database's limits)
 MAX_PROBLEMS_SHOWN = 20
 # CLP02: the payer processed the claim (as primary, secondary, tertiary; maybe forwarded).
@@ -92,10 +98,22 @@ def _audit(
     )
 
 
-def _adjustments_json(adjustments: Iterable[remit835.Adjustment]) -> list[dict[str, str]]:
-    return [
-        {"group": a.group, "reason": a.reason, "amount": f"{a.amount:.2f}"} for a in adjustments
-    ]
+@functools.lru_cache(maxsize=4096)
+def _adjustment_head(group: str, reason: str) -> str:
+    return f'{{"group": {json.dumps(group)}, "reason": {json.dumps(reason)}, "amount": '
+
+
+def _adjustments_json(adjustments: Iterable[remit835.Adjustment]) -> str:
+    """[{"group": "CO", "reason": "45", "amount": "49.60"}] as JSON text, as json.dumps writes
+    it (built directly: tens of thousands of them in an 835)."""
+    parts = [f'{_adjustment_head(a.group, a.reason)}"{a.amount:.2f}"}}' for a in adjustments]
+    return "[" + ", ".join(parts) + "]"
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_codes(codes: tuple[str, ...]) -> str:
+    """Modifiers or remark codes as a JSON list (the same few lists over and over)."""
+    return json.dumps(list(codes))
 
 
 def _split(adjustments: Iterable[remit835.Adjustment]) -> tuple[Decimal, Decimal]:
@@ -127,8 +145,10 @@ def _adjustment_words(adjustments: Iterable[remit835.Adjustment], *, meanings: b
 # --- bulk writes --------------------------------------------------------------------------------
 # Django's bulk_create and bulk_update prepare every value of every row through the field (and
 # bulk_update builds a CASE per field and row): for an 835 of 10,000 claims that was most of the
-# time. These send values as they are, adapted once per column kind (JSON as text, datetimes as
-# the backend wants them). They skip model save() and signals, as bulk_create does.
+# time. These send values as they are: JSON columns as their JSON text (see `_json_codes` and
+# `_adjustments_json`), datetimes adapted once. On PostgreSQL the rows go by COPY; on SQLite as
+# multi-row INSERTs and an executemany UPDATE. They skip model save() and signals, as
+# bulk_create does.
 
 
 def _column(model: type[Model], name: str) -> str:
@@ -139,9 +159,7 @@ def _column(model: type[Model], name: str) -> str:
 
 
 def _param_limit() -> int:
-    """Parameters one statement may carry (SQLite's compiled limit; psycopg's 65,535)."""
-    if connection.vendor != "sqlite":
-        return 60_000
+    """Parameters one SQLite statement may carry (its compiled limit)."""
     import sqlite3
 
     connection.ensure_connection()
@@ -151,61 +169,54 @@ def _param_limit() -> int:
         return int(connection.features.max_query_params or 999)
 
 
-def _preparers(model: type[Model], columns: Sequence[str]) -> list[Any]:
-    """Per column: None (send as is) or a function making the value what the database takes."""
-    out: list[Any] = []
-    for name in columns:
-        f = model._meta.get_field(name)
-        if isinstance(f, JSONField):
-            out.append(json.dumps)
-        elif isinstance(f, DateTimeField):
-            out.append(connection.ops.adapt_datetimefield_value)
-        else:
-            out.append(None)
-    return out
-
-
-def _recordset(model: type[Model], columns: Sequence[str]) -> str:
-    """PostgreSQL: "jsonb_to_recordset(%s::jsonb) AS x(c0 bigint, c1 numeric(10, 2), ...)": the
-    rows go as one JSON text (see `_json_rows`), which the server turns back into typed rows.
-    Sending thousands of values as parameters cost more than the writes themselves here
-    (client-side binding quotes each one in Python)."""
-    types = ", ".join(
-        f"c{i} {model._meta.get_field(c).db_type(connection)}"  # type: ignore[union-attr]
-        for i, c in enumerate(columns)
+def _prepared(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Any:
+    """The rows with their datetimes as text the database takes (SQLite: as the backend stores
+    them; PostgreSQL: ISO 8601 with the offset, which COPY reads several times faster than
+    psycopg adapting each datetime). The same datetime object (`now`) is adapted once; other
+    values, JSON text included, go as they are."""
+    jobs = [
+        i
+        for i, name in enumerate(columns)
+        if isinstance(model._meta.get_field(name), DateTimeField)
+    ]
+    if not jobs:
+        return rows
+    adapt = (
+        datetime.isoformat
+        if connection.vendor == "postgresql"
+        else connection.ops.adapt_datetimefield_value
     )
-    return f"jsonb_to_recordset(%s::jsonb) AS x({types})"
-
-
-def _json_rows(rows: Iterable[Sequence[Any]]) -> str:
-    """Rows as a JSON array of {"c0": ..., "c1": ...}: decimals and datetimes as their text
-    (what numeric and timestamptz read), JSON columns as they are."""
-    return json.dumps(
-        [{f"c{i}": value for i, value in enumerate(row)} for row in rows],
-        default=str,
-        separators=(",", ":"),
-    )
-
-
-def _prepared(rows: Iterable[Sequence[Any]], preparers: list[Any]) -> list[list[Any]]:
-    jobs = [(i, p) for i, p in enumerate(preparers) if p is not None]
-    cache: dict[int, Any] = {}  # the same datetime object (now) is adapted once
+    cache: dict[int, Any] = {}  # the rows hold their values, so an id is not reused meanwhile
     out = []
     for row in rows:
         values = list(row)
-        for i, prepare in jobs:
+        for i in jobs:
             value = values[i]
-            if value is None:
-                continue
-            if prepare is json.dumps:
-                values[i] = prepare(value)
-            else:  # the rows hold their values, so an id is not reused while this runs
+            if value is not None:
                 key = id(value)
                 if key not in cache:
-                    cache[key] = prepare(value)
+                    cache[key] = adapt(value)
                 values[i] = cache[key]
         out.append(values)
     return out
+
+
+def _copy(cursor: Any, table: str, names: str, rows: Iterable[Sequence[Any]]) -> None:
+    """PostgreSQL: COPY the rows in (text format; JSON columns as JSON text, None as NULL)."""
+    with connection.wrap_database_errors, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _new_ids(cursor: Any, model: type[Model], count: int) -> list[int]:
+    """PostgreSQL: `count` primary keys taken from the table's sequence, ascending."""
+    meta = model._meta
+    assert meta.pk is not None
+    cursor.execute(
+        "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+        [connection.ops.quote_name(meta.db_table), meta.pk.column, count],
+    )
+    return sorted(row[0] for row in cursor.fetchall())
 
 
 def insert_rows(
@@ -215,31 +226,31 @@ def insert_rows(
     *,
     returning: bool = False,
 ) -> list[int]:
-    """Insert `rows` (values in `columns` order, by attname: "claim_id"); with `returning`, the
-    new primary keys in row order (RETURNING, as bulk_create relies on). PostgreSQL: INSERT ...
-    SELECT FROM jsonb_to_recordset, 5,000 rows a statement; SQLite: multi-row VALUES up to its
-    parameter limit."""
+    """Insert `rows` (values in `columns` order, by attname: "claim_id"; JSON columns as their
+    JSON text); with `returning`, the new primary keys in row order (ascending, as bulk_create
+    gives them). PostgreSQL: one COPY (the keys taken from the sequence first); SQLite:
+    multi-row VALUES up to its parameter limit, with RETURNING."""
     if not rows:
         return []
     meta = model._meta
+    assert meta.pk is not None
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
     names = ", ".join(_column(model, c) for c in columns)
-    suffix = f" RETURNING {_column(model, meta.pk.name)}" if returning and meta.pk else ""
     ids: list[int] = []
-    # only quoted model names and placeholders are put in the text; values go as parameters
+    # only quoted model names and placeholders are put in the text; values go as data
     with connection.cursor() as cursor:
+        values = _prepared(model, columns, rows)
         if connection.vendor == "postgresql":
-            picks = ", ".join(f"x.c{i}" for i in range(len(columns)))
-            source = _recordset(model, columns)
-            sql = f"INSERT INTO {table} ({names}) SELECT {picks} FROM {source}{suffix}"  # noqa: S608
-            for start in range(0, len(rows), 5000):
-                cursor.execute(sql, [_json_rows(rows[start : start + 5000])])
-                if returning:
-                    ids += [row[0] for row in cursor.fetchall()]
+            if not returning:
+                _copy(cursor, table, names, values)
+                return ids
+            ids = _new_ids(cursor, model, len(values))
+            names = f"{_column(model, meta.pk.name)}, {names}"
+            _copy(cursor, table, names, ((pk, *row) for pk, row in zip(ids, values, strict=True)))
             return ids
-        values = _prepared(rows, _preparers(model, columns))
         one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        suffix = f" RETURNING {_column(model, meta.pk.name)}" if returning else ""
         per_statement = max(1, min(1000, _param_limit() // len(columns)))
         for start in range(0, len(values), per_statement):
             chunk = values[start : start + per_statement]
@@ -252,9 +263,10 @@ def insert_rows(
 
 
 def update_rows(model: type[Model], rows: Sequence[Any], fields: Sequence[str]) -> None:
-    """Save `fields` (attnames) of many rows of one model by primary key: model instances or
-    any objects with those attributes and `pk`. PostgreSQL: UPDATE ... FROM jsonb_to_recordset,
-    5,000 rows a statement; SQLite: one prepared UPDATE run for every row (executemany)."""
+    """Save `fields` (attnames; no JSON fields) of many rows of one model by primary key:
+    model instances or any objects with those attributes and `pk`. PostgreSQL: the values are
+    COPYed into a temporary table, then one UPDATE ... FROM it by primary key; SQLite: one
+    prepared UPDATE run for every row (executemany)."""
     if not rows:
         return
     meta = model._meta
@@ -263,20 +275,53 @@ def update_rows(model: type[Model], rows: Sequence[Any], fields: Sequence[str]) 
     table = quote(meta.db_table)
     columns = [_column(model, name) for name in fields]
     pk_column = _column(model, meta.pk.name)
-    plain = [[*(getattr(row, name) for name in fields), row.pk] for row in rows]
+    values_of = operator.attrgetter(*fields, "pk")
+    plain = [values_of(row) for row in rows]
+    values = _prepared(model, [*fields, meta.pk.attname], plain)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            source = _recordset(model, [*fields, meta.pk.attname])
-            sets = ", ".join(f"{c} = x.c{i}" for i, c in enumerate(columns))
-            where = f"{table}.{pk_column} = x.c{len(fields)}"
-            sql = f"UPDATE {table} SET {sets} FROM {source} WHERE {where}"  # noqa: S608
-            for start in range(0, len(plain), 5000):
-                cursor.execute(sql, [_json_rows(plain[start : start + 5000])])
-        else:
-            values = _prepared(plain, [*_preparers(model, fields), None])
-            sets = ", ".join(f"{c} = %s" for c in columns)
-            sql = f"UPDATE {table} SET {sets} WHERE {pk_column} = %s"  # noqa: S608
-            cursor.executemany(sql, values)
+            _update_from_copy(cursor, model, [*fields, meta.pk.attname], values)
+            return
+        sets = ", ".join(f"{c} = %s" for c in columns)
+        sql = f"UPDATE {table} SET {sets} WHERE {pk_column} = %s"  # noqa: S608
+        cursor.executemany(sql, values)
+
+
+def _update_from_copy(
+    cursor: Any, model: type[Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """PostgreSQL: UPDATE the table's `fields[:-1]` from `rows` (the primary key last), COPYed
+    into a temporary table first (dropped after; and at commit, or with a rollback, if the
+    UPDATE fails).
+
+    The UPDATE finds each row by the primary key's index: hash and merge joins are turned off
+    for this statement alone (SET LOCAL, then put back). Otherwise the planner, not knowing
+    how few rows of a big table are touched (claims written minutes ago have no statistics
+    yet), reads and hashes the whole table: about 30% slower for 20,000 of 340,000 lines, and
+    growing with the table."""
+    meta = model._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    temp = quote(f"_rows_{meta.db_table}")
+    types = ", ".join(
+        f"c{i} {meta.get_field(c).db_type(connection)}"  # type: ignore[union-attr]
+        for i, c in enumerate(fields)
+    )
+    sets = ", ".join(f"{_column(model, c)} = x.c{i}" for i, c in enumerate(fields[:-1]))
+    where = f"{table}.{_column(model, fields[-1])} = x.c{len(fields) - 1}"
+    cursor.execute(f"CREATE TEMPORARY TABLE {temp} ({types}) ON COMMIT DROP")
+    _copy(cursor, temp, ", ".join(f"c{i}" for i in range(len(fields))), rows)
+    cursor.execute(
+        "SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin'), "
+        "set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)"
+    )
+    before = list(cursor.fetchone()[:2])
+    cursor.execute(f"UPDATE {table} SET {sets} FROM {temp} x WHERE {where}")  # noqa: S608
+    cursor.execute(
+        "SELECT set_config('enable_hashjoin', %s, true), set_config('enable_mergejoin', %s, true)",
+        before,
+    )
+    cursor.execute(f"DROP TABLE {temp}")
 
 
 # --- 835 ----------------------------------------------------------------------------------------
@@ -364,6 +409,8 @@ class _Line:
             self.paid_amount, self.allowed_amount, self.adjustment_amount,
             self.patient_responsibility,
         ) = values  # fmt: skip
+        if isinstance(self.modifiers, str):  # the JSON text as read
+            self.modifiers = _modifiers(self.modifiers)
         self.updated_at: Any = None
 
 
@@ -395,16 +442,66 @@ CLAIM_FIELDS = (
 
 
 def _fetch_claims(actor: Actor, numbers: Sequence[str]) -> dict[str, _Claim]:
-    """The organization's claims with these numbers and their lines: two queries per chunk."""
+    """The organization's claims with these numbers and their lines (in number order), as
+    plain values. PostgreSQL: one query per 5,000 numbers; SQLite: two per 500."""
     out: dict[str, _Claim] = {}
-    for chunk in _chunks(numbers, CHUNK):
-        query = Claim.objects.filter(organization=actor.organization, number__in=chunk)
-        by_id = {row[0]: _Claim(row) for row in query.values_list(*CLAIM_FIELDS)}
-        lines = ClaimLine.objects.filter(claim_id__in=list(by_id)).order_by("claim_id", "number")
-        for row in lines.values_list("claim_id", *LINE_FIELDS):
-            by_id[row[0]].lines.append(_Line(row[1:]))
-        out.update((claim.number, claim) for claim in by_id.values())
+    if connection.vendor == "postgresql":
+        for chunk in _chunks(numbers, PG_CHUNK):
+            out.update(_fetch_claims_pg(actor.organization.pk, chunk))
+    else:
+        modifiers = Cast("modifiers", TextField())  # JSON text: decoded once per distinct list
+        for chunk in _chunks(numbers, CHUNK):
+            query = Claim.objects.filter(organization=actor.organization, number__in=chunk)
+            by_id = {row[0]: _Claim(row) for row in query.order_by().values_list(*CLAIM_FIELDS)}
+            lines = ClaimLine.objects.filter(claim_id__in=list(by_id)).order_by(
+                "claim_id", "number"
+            )
+            fields = ["claim_id", *LINE_FIELDS]
+            fields[fields.index("modifiers")] = "modifiers_text"
+            for row in lines.annotate(modifiers_text=modifiers).values_list(*fields):
+                by_id[row[0]].lines.append(_Line(row[1:]))
+            out.update((claim.number, claim) for claim in by_id.values())
     return out
+
+
+def _fetch_claims_pg(org_id: int, numbers: Sequence[str]) -> dict[str, _Claim]:
+    """PostgreSQL, one query: for each number (unnest), its claim by the (organization,
+    number) unique index and the claim's lines by their claim index. LATERAL with LIMIT and
+    OFFSET keeps those index lookups whatever the planner's statistics say (claims written
+    minutes ago have none yet; `number IN (...)` then read the whole table)."""
+    quote = connection.ops.quote_name
+    claim_columns = ", ".join(f"c.{_column(Claim, name)}" for name in CLAIM_FIELDS)
+    line_columns = ", ".join(f"l.{_column(ClaimLine, name)}" for name in LINE_FIELDS)
+    claims, lines = quote(Claim._meta.db_table), quote(ClaimLine._meta.db_table)
+    sql = (
+        f"SELECT {claim_columns}, {line_columns} FROM unnest(%s::text[]) AS n(number) "  # noqa: S608
+        f"CROSS JOIN LATERAL (SELECT * FROM {claims} c WHERE c.{_column(Claim, 'organization')}"
+        f" = %s AND c.{_column(Claim, 'number')} = n.number LIMIT 1) c "
+        f"LEFT JOIN LATERAL (SELECT * FROM {lines} l WHERE l.{_column(ClaimLine, 'claim')}"
+        f" = c.{_column(Claim, 'id')} OFFSET 0) l ON true"
+    )
+    by_id: dict[int, _Claim] = {}
+    width = len(CLAIM_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(numbers), org_id])
+        for row in cursor.fetchall():
+            claim = by_id.get(row[0])
+            if claim is None:
+                claim = by_id[row[0]] = _Claim(row[:width])
+            if row[width] is not None:  # a claim without lines has one row of NULLs
+                claim.lines.append(_Line(row[width:]))
+    for claim in by_id.values():
+        claim.lines.sort(key=_line_number)
+    return {claim.number: claim for claim in by_id.values()}
+
+
+def _line_number(line: _Line) -> int:
+    return int(line.number)
+
+
+@functools.lru_cache(maxsize=1024)
+def _modifiers(text: str) -> tuple[str, ...]:
+    return tuple(json.loads(text))
 
 
 class LineLike(Protocol):
@@ -529,14 +626,15 @@ def _post_remittance(actor: Actor, r: remit835.Remittance, file_name: str) -> Re
     touched_lines: dict[int, _Line] = {}
     for index, clp in enumerate(r.claims):
         claim = claims.get(clp.patient_control_number)
-        patient_share, _ = _split(clp.all_adjustments)
+        all_adjustments = clp.all_adjustments
+        patient_share, other = _split(all_adjustments)
         responsibility = clp.patient_responsibility or patient_share
         payments.append(
             (
                 now, now, org.pk, user_id, row.pk, claim.pk if claim else None,
                 clp.patient_control_number[:38], clp.status_code[:2], clp.charge, clp.paid,
                 responsibility, clp.payer_claim_control_number[:50],
-                _adjustments_json(clp.adjustments), list(clp.remark_codes),
+                _adjustments_json(clp.adjustments), _json_codes(clp.remark_codes),
             )
         )  # fmt: skip
         if claim is None:
@@ -551,9 +649,9 @@ def _post_remittance(actor: Actor, r: remit835.Remittance, file_name: str) -> Re
                 (
                     index,
                     (
-                        line.pk if line else None, billed.code[:5], list(billed.modifiers),
+                        line.pk if line else None, billed.code[:5], _json_codes(billed.modifiers),
                         svc.charge, svc.paid, svc.allowed, svc.units,
-                        _adjustments_json(svc.adjustments), list(svc.remark_codes),
+                        _adjustments_json(svc.adjustments), _json_codes(svc.remark_codes),
                     ),
                 )
             )  # fmt: skip
@@ -571,7 +669,7 @@ def _post_remittance(actor: Actor, r: remit835.Remittance, file_name: str) -> Re
                     line.updated_at = now
                     touched_lines[line.pk] = line
         from_status, to_status, note = _post_claim(
-            claim, clp, responsibility, unmatched_lines, totals
+            claim, clp, all_adjustments, other, responsibility, unmatched_lines, totals
         )
         claim.updated_at = now
         touched_claims[claim.pk] = claim
@@ -634,13 +732,15 @@ def _post_line(
 def _post_claim(
     claim: _Claim,
     clp: remit835.ClaimPayment,
+    all_adjustments: Sequence[remit835.Adjustment],
+    other: Decimal,
     responsibility: Decimal,
     unmatched_lines: int,
     totals: _Totals,
 ) -> tuple[str, str, str]:
     """Add the CLP's amounts to the claim and move its status: (from, to, note) for the trail
-    (from and to empty when the status does not change, as `services.add_event` writes)."""
-    _, other = _split(clp.all_adjustments)
+    (from and to empty when the status does not change, as `services.add_event` writes).
+    `all_adjustments` are the CLP's and its lines', `other` their non-PR sum."""
     claim.paid_amount += clp.paid
     claim.patient_responsibility += responsibility
     claim.adjustment_amount += other
@@ -659,7 +759,7 @@ def _post_claim(
     ):
         to_status = Claim.Status.DENIED
         totals.denied += 1
-        reasons = _adjustment_words(clp.all_adjustments, meanings=True)
+        reasons = _adjustment_words(all_adjustments, meanings=True)
         remarks = list(clp.remark_codes) + [c for svc in clp.lines for c in svc.remark_codes]
         note = f"Denied: {_money(clp.paid)} of {_money(clp.charge)} paid"
         note += f"; {reasons}" if reasons else ""
@@ -667,11 +767,11 @@ def _post_claim(
     elif clp.status_code in PROCESSED:
         to_status = Claim.Status.PAID
         totals.paid += 1
-        words = _adjustment_words(clp.all_adjustments, meanings=False)
+        words = _adjustment_words(all_adjustments, meanings=False)
         note = f"Paid {_money(clp.paid)} of {_money(clp.charge)}"
         note += f"; {words}" if words else ""
     else:
-        words = _adjustment_words(clp.all_adjustments, meanings=False)
+        words = _adjustment_words(all_adjustments, meanings=False)
         note = f"835 claim status {clp.status_code}: {clp.status}; {_money(clp.paid)} paid"
         note += f"; {words}" if words else ""
     if unmatched_lines:

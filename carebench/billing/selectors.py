@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +31,16 @@ def first_code(text: str) -> str:
     """The first CPT/HCPCS-looking code in a free-text hint ('82962', '83540, 83550' -> 83540)."""
     match = _CODE.search((text or "").upper())
     return match.group(1) if match else ""
+
+
+def drug_units(product: Any, given: Decimal | None) -> Decimal:
+    """A drug's HCPCS units for the amount given: the product's units for its standard dose,
+    in proportion (150 units for 150 mg of J1050; 2 units for 1 mL when 0.5 mL is 1 unit),
+    rounded up to the next whole unit as payers count them."""
+    units = Decimal(product.billing_units)
+    if given is not None and product.dose_amount and given != product.dose_amount:
+        units = units * given / product.dose_amount
+    return max(Decimal(1), units.to_integral_value(rounding=ROUND_CEILING))
 
 
 def documented_items(encounter: Encounter) -> list[Documented]:
@@ -85,6 +95,7 @@ def documented_items(encounter: Encounter) -> list[Documented]:
                 dose_amount=given.dose_amount,
                 dose_unit=given.dose_unit,
                 publicly_funded=given.funding in (StockLot.Funding.VFC, StockLot.Funding.STATE),
+                billing_units=drug_units(product, given.dose_amount),
             )
         )
     seen_items: set[int] = set()

@@ -46,7 +46,7 @@ from .models import (
 )
 from .superbill import build_lines, check_pointers
 from .x12.check837 import check_837p
-from .x12.write837 import write_837p
+from .x12.write837 import FILING_INDICATORS, write_837p
 
 
 def _audit(
@@ -258,6 +258,43 @@ def import_procedure_codes(*, actor: Actor, text: str, source: str = "") -> dict
         detail={"source": source, **counts},
     )
     return counts
+
+
+@transaction.atomic
+def update_payer_billing(
+    *,
+    actor: Actor,
+    payer: Payer,
+    payer_code: str,
+    filing_indicator: str,
+    timely_filing_days: int,
+) -> Payer:
+    """How the clinic bills a payer: its electronic payer ID, the claim filing indicator
+    (SBR09) and how many days after the service a claim must reach it."""
+    actor.check_owns(payer, "payer")
+    errors = FieldErrors()
+    payer_code = payer_code.strip().upper()
+    if not re.fullmatch(r"[0-9A-Z]{2,20}", payer_code):
+        errors.add("payer_code", "the payer ID is 2-20 letters and digits (from the payer list)")
+    filing_indicator = filing_indicator.strip().upper()
+    if filing_indicator not in FILING_INDICATORS:
+        errors.add("filing_indicator", f"'{filing_indicator}' is not an X12 claim filing indicator")
+    if not 30 <= timely_filing_days <= 1095:
+        errors.add("timely_filing_days", "must be between 30 and 1,095 days")
+    errors.raise_if_any()
+    before = (payer.payer_code, payer.filing_indicator, payer.timely_filing_days)
+    payer.payer_code = payer_code
+    payer.filing_indicator = filing_indicator
+    payer.timely_filing_days = timely_filing_days
+    payer.save(update_fields=["payer_code", "filing_indicator", "timely_filing_days", "updated_at"])
+    _audit(
+        actor,
+        Action.UPDATE,
+        payer,
+        {"before": before, "after": (payer_code, filing_indicator, timely_filing_days)},
+        None,
+    )
+    return payer
 
 
 @transaction.atomic

@@ -14,8 +14,9 @@ them from labs, EKG and injections) and returns `SuggestedLine`s in claim order.
   pneumococcal and hepatitis B vaccines are administered with G0008, G0009 and G0010 instead;
   a dose from VFC or state stock is not billed for the product (charge 0, modifier SL) but its
   administration is;
-- therapeutic injections: 96372 per injection, plus the drug's HCPCS code with its NDC and
-  the amount given;
+- therapeutic injections: 96372 per injection, plus the drug's HCPCS code in its billing
+  units (the product's units per dose, in proportion to the amount given) with its NDC and the
+  amount given;
 - point-of-care tests: the test's CPT code once per test ordered; CLIA-waived tests whose code
   is not on CMS's exempt list carry modifier QW.
 """
@@ -84,6 +85,7 @@ class Documented:
     dose_amount: Decimal | None = None
     dose_unit: str = ""
     publicly_funded: bool = False  # a vaccine from VFC or state stock
+    billing_units: Decimal = Decimal(1)  # a drug's HCPCS units for the amount given
 
 
 @dataclass(frozen=True)
@@ -229,6 +231,7 @@ def _drug_line(shot: Documented) -> SuggestedLine:
         shot.service_date,
         shot.description,
         shot.source,
+        units=shot.billing_units,
         ndc=shot.ndc,
         ndc_quantity=shot.dose_amount,
         ndc_unit=ndc_unit_for(shot.dose_unit) if shot.dose_amount is not None else "",

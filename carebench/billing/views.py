@@ -24,7 +24,7 @@ from carebench.core.actor import Actor
 from carebench.core.errors import messages_with_fields
 from carebench.encounters.models import Encounter
 from carebench.patients.forms import apply_service_errors
-from carebench.patients.models import Coverage
+from carebench.patients.models import Coverage, Payer
 
 from . import elig_selectors, selectors, services
 from .forms import (
@@ -32,6 +32,7 @@ from .forms import (
     CodeFileForm,
     FeeFileForm,
     MoveForm,
+    PayerBillingForm,
     ProfileForm,
     SuperbillForm,
     split_codes,
@@ -351,6 +352,7 @@ def _setup_page(
     profile_form: ProfileForm | None = None,
     code_form: CodeFileForm | None = None,
     fee_form: FeeFileForm | None = None,
+    payer_form: PayerBillingForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     org = _org(request)
@@ -368,6 +370,8 @@ def _setup_page(
             "fee_form": fee_form or FeeFileForm(schedules=schedules),
             "schedules": [(s, list(s.fees.all())) for s in schedules],
             "codes": list(ProcedureCode.objects.for_org(org)),
+            "payers": list(Payer.objects.for_org(org)),
+            "payer_form": payer_form or PayerBillingForm(payers=Payer.objects.for_org(org)),
         },
         status=status,
     )
@@ -432,5 +436,16 @@ def setup(request: HttpRequest) -> HttpResponse:
                 )
                 return redirect("billing:setup")
         return _setup_page(request, fee_form=fee_form, status=INVALID)
+    if action == "payer":
+        payer_form = PayerBillingForm(request.POST, payers=Payer.objects.for_org(org))
+        if payer_form.is_valid():
+            try:
+                services.update_payer_billing(actor=actor, **payer_form.cleaned_data)
+            except ValidationError as exc:
+                apply_service_errors(payer_form, exc)
+            else:
+                messages.success(request, f"{payer_form.cleaned_data['payer']} saved.")
+                return redirect("billing:setup")
+        return _setup_page(request, payer_form=payer_form, status=INVALID)
     messages.error(request, "Unknown set-up action.")
     return redirect("billing:setup")

@@ -23,12 +23,20 @@ class RequestSizeLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         limit = settings.CAREBENCH_MAX_BODY_BYTES
+        uploading = request.content_type == "multipart/form-data" and not request.path.startswith(
+            "/fhir/"
+        )
+        if uploading:
+            limit = settings.CAREBENCH_MAX_UPLOAD_BYTES
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
         if length > limit:
-            message = f"request body is {length} bytes; the limit is {limit} bytes (1 MB)"
+            message = (
+                f"request body is {length} bytes; the limit is {limit} bytes "
+                f"({limit // (1024 * 1024)} MB{' for a file upload' if uploading else ''})"
+            )
             if request.path.startswith("/fhir/"):
                 outcome = {
                     "resourceType": "OperationOutcome",

@@ -22,6 +22,7 @@ from carebench.core.actor import Actor
 from carebench.core.errors import FieldErrors
 from carebench.encounters.models import Encounter
 from carebench.patients.models import Patient
+from carebench.staff.services import require_task, work_facility
 
 from . import analysis, files
 from .models import MEASUREMENTS, EkgRecording
@@ -92,6 +93,7 @@ def attach_ekg(
             raise PermissionError("encounter belongs to another organization")
         if encounter.patient_id != patient.pk:
             errors.add("encounter", "belongs to another patient")
+    require_task(actor=actor, task="ekg", facility=work_facility(actor, encounter))
     digest = hashlib.sha256(data).hexdigest()
     earlier = (
         EkgRecording.objects.for_org(actor.organization)

@@ -185,3 +185,14 @@ class Alert(OrganizationScoped):
 
     def __str__(self) -> str:
         return self.message
+
+
+from .procedure_models import (  # noqa: E402,F401  (procedures and wound care: see that module)
+    Procedure,
+    ProcedureConsent,
+    ProcedureSpecimen,
+    ProcedureSupply,
+    ProcedureTemplate,
+    Wound,
+    WoundAssessment,
+)

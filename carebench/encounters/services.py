@@ -13,6 +13,7 @@ from carebench.core import clock
 from carebench.core.actor import Actor
 from carebench.core.errors import FieldErrors
 from carebench.patients.models import Patient
+from carebench.staff.services import require_task, work_facility
 
 from . import vitals as rules
 from .models import Alert, Encounter, Observation, RoomingItem, VitalSigns
@@ -198,6 +199,7 @@ def record_vitals(
         _check_encounter(actor, encounter, errors)
         if encounter.patient_id != patient.pk:
             errors.add("encounter", "belongs to another patient")
+    require_task(actor=actor, task="vitals", facility=work_facility(actor, encounter))
     now = clock.now()
     taken_at = taken_at or now
     if taken_at > now + timedelta(minutes=5):

@@ -29,7 +29,9 @@ from . import (
     claim,
     claim_response,
     condition,
+    consent,
     coverage,
+    document_reference,
     ekg,
     encounter,
     explanation_of_benefit,
@@ -42,6 +44,7 @@ from . import (
     observation,
     patient,
     practitioner,
+    procedure,
     schedule,
     service_request,
     slot,
@@ -92,6 +95,9 @@ for module in (
     claim,
     claim_response,
     explanation_of_benefit,
+    document_reference,  # and Binary (documents, and consents' signatures)
+    procedure,
+    consent,
 ):
     api.add_router("", module.router)
 

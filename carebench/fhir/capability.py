@@ -19,7 +19,9 @@ from . import (
     claim,
     claim_response,
     condition,
+    consent,
     coverage,
+    document_reference,
     ekg,
     encounter,
     explanation_of_benefit,
@@ -31,6 +33,7 @@ from . import (
     observation,
     patient,
     practitioner,
+    procedure,
     schedule,
     schemas,
     service_request,
@@ -91,6 +94,10 @@ def capability_statement(base: str) -> dict[str, Any]:
         claim,
         claim_response,
         explanation_of_benefit,
+        document_reference,
+        document_reference.BINARY,
+        procedure,
+        consent,
     )
     return {
         "resourceType": "CapabilityStatement",

@@ -22,6 +22,7 @@ from carebench.audit.models import Action
 from carebench.core import clock
 from carebench.core.actor import Actor
 from carebench.core.errors import FieldErrors
+from carebench.staff.services import require_task, work_facility
 
 from . import poc
 from .models import (
@@ -344,6 +345,7 @@ def record_poc_result(
         "patient", "encounter__facility", "ordering_provider__user"
     ).get(pk=order_item.order_id)
     patient = order.patient
+    require_task(actor=actor, task="poc_test", facility=work_facility(actor, order.encounter))
     zone = zone_for(actor, order)
     today = clock.today(zone)
     found = definition(order_item)

@@ -326,6 +326,8 @@ def poc_entry(request: HttpRequest, pk: int) -> HttpResponse:
                         "tell the provider now.",
                     )
                 messages.success(request, f"{item.code} result saved ({len(rows)} value(s)).")
+                for warning in _device_warnings([device] if device is not None else []):
+                    messages.warning(request, warning)
                 return redirect(reverse("labs:order", args=[item.order_id]) + "#h-results")
         status = INVALID
     chart = patient_selectors.get_chart(_org(request), item.order.patient_id)
@@ -336,12 +338,28 @@ def poc_entry(request: HttpRequest, pk: int) -> HttpResponse:
         resource_id=item.order_id,
         detail={"page": "poc entry", "test": item.code},
     )
+    devices = PocDevice.objects.for_org(_org(request)).filter(tests=item.test_id)
     return render(
         request,
         "labs/poc_entry.html",
-        {**_banner(chart), "item": item, "order": item.order, "form": form, "test": definition},
+        {
+            **_banner(chart),
+            "item": item,
+            "order": item.order,
+            "form": form,
+            "test": definition,
+            "device_warnings": _device_warnings(list(devices)),
+        },
         status=status,
     )
+
+
+def _device_warnings(devices: list[PocDevice]) -> list[str]:
+    """Calibration or maintenance overdue on the devices (from the compliance log): a warning,
+    not a refusal; the QC run of the day is what blocks a result."""
+    from carebench.compliance.selectors import device_warnings
+
+    return [w for device in devices for w in device_warnings(poc_device=device)]
 
 
 # --- review, cancel ----------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from carebench.core import clock
 from carebench.core.actor import Actor
 from carebench.core.errors import FieldErrors
 from carebench.patients.models import Patient
+from carebench.staff.services import require_task, work_facility
 from carebench.terminology.selectors import get_icd10, normalize_icd10
 
 from . import draw, hl7_services
@@ -552,6 +553,14 @@ def collect_specimen(
 ) -> Specimen:
     """The MAT drew (or received from the patient) this specimen."""
     user = _user(actor)
+    actor.check_owns(specimen, "specimen")
+    container = draw.CONTAINERS.get(specimen.container)
+    if container is not None and container.venous:
+        require_task(
+            actor=actor,
+            task="venipuncture",
+            facility=work_facility(actor, specimen.order.encounter),
+        )
     now = clock.now()
     collected_at = collected_at or now
     with transaction.atomic():
@@ -596,6 +605,12 @@ def collect_specimen(
 def process_specimen(
     *, actor: Actor, specimen: Specimen, centrifuged: bool, aliquoted: bool, note: str = ""
 ) -> Specimen:
+    actor.check_owns(specimen, "specimen")
+    require_task(
+        actor=actor,
+        task="specimen_processing",
+        facility=work_facility(actor, specimen.order.encounter),
+    )
     with transaction.atomic():
         errors = FieldErrors()
         current = _locked(actor, specimen, "process", errors)

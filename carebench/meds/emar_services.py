@@ -28,6 +28,7 @@ from carebench.core.actor import Actor
 from carebench.core.errors import FieldErrors
 from carebench.core.models import Facility
 from carebench.patients.models import Patient
+from carebench.staff.services import require_task
 
 from . import medpass
 from .emar_models import (
@@ -136,7 +137,9 @@ def assign_worker(
     actor.check_owns(facility, "facility")
     if user.organization_id != actor.organization.pk:
         raise PermissionError("the worker belongs to another organization")
-    problem = scope.assignment_problem(_roles(user), facility.kind)
+    # The organization's scope rules decide where it has assignment rules; else the pure rule.
+    decision = require_task(actor=actor, task="assignment", facility=facility, worker=user)
+    problem = None if decision.ruled else scope.assignment_problem(_roles(user), facility.kind)
     if problem is not None:
         audit.record_for_actor(
             actor,
@@ -561,6 +564,7 @@ def record_dose(
     user = _user(actor)
     residency = order.residency
     facility = residency.facility
+    require_task(actor=actor, task="med_pass", facility=facility)
     zone = zone_of(facility)
     now = clock.now()
     at = at or now

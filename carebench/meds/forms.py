@@ -269,6 +269,17 @@ class ProductForm(ServiceForm):
     dose_unit = forms.CharField(max_length=10, initial="mL")
     route = forms.ChoiceField(choices=ROUTE_CHOICES)
     billing_code = forms.CharField(max_length=5, required=False, label="CPT/HCPCS code")
+    billing_units = forms.DecimalField(
+        label="HCPCS units per dose",
+        required=False,
+        min_value=Decimal("0.001"),
+        decimal_places=3,
+        help_text="J codes: the units the standard dose bills (J1050 is per 1 mg: 150); empty: 1",
+    )
+
+    def clean_billing_units(self) -> Decimal:
+        return self.cleaned_data.get("billing_units") or Decimal(1)
+
     vis_edition_date = forms.DateField(required=False, label="VIS edition date", widget=DATE_WIDGET)
     allergy_terms = forms.CharField(
         max_length=300,

@@ -8,6 +8,7 @@ is 10 doses), and each administration takes one.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -113,6 +114,14 @@ class Product(OrganizationScoped):
     route = models.CharField(max_length=8, choices=list(ROUTES.items()))
     billing_code = models.CharField(
         max_length=5, blank=True, help_text="CPT product code (90686) or HCPCS (J1030)"
+    )
+    billing_units = models.DecimalField(
+        "HCPCS units per dose",
+        max_digits=8,
+        decimal_places=3,
+        default=Decimal(1),
+        help_text="units billed for the standard dose: J1050 is per 1 mg, so 150 for 150 mg; "
+        "a different amount given is billed in proportion",
     )
     vis_edition_date = models.DateField(
         "VIS edition date",

@@ -27,6 +27,7 @@ from carebench.core.actor import Actor
 from carebench.core.errors import FieldErrors
 from carebench.core.models import Facility
 from carebench.patients.models import Allergy, Patient
+from carebench.staff.services import require_task
 from carebench.terminology.models import Manufacturer, VaccineCode
 
 from . import registry, scan
@@ -146,12 +147,15 @@ def add_product(
     manufacturer: Manufacturer | None = None,
     strength: str = "",
     billing_code: str = "",
+    billing_units: Decimal = Decimal(1),
     vis_edition_date: date | None = None,
     allergy_terms: str = "",
     min_age_months: int | None = None,
     max_age_years: int | None = None,
 ) -> Product:
     errors = FieldErrors()
+    if billing_units is None or billing_units <= 0:
+        errors.add("billing_units", "must be more than zero")
     if kind == Product.Kind.VACCINE and vaccine_code is None:
         errors.add("vaccine_code", "a vaccine needs its CVX code")
     if kind == Product.Kind.VACCINE and manufacturer is None:
@@ -183,6 +187,7 @@ def add_product(
             manufacturer=manufacturer,
             strength=strength,
             billing_code=billing_code,
+            billing_units=billing_units,
             vis_edition_date=vis_edition_date,
             allergy_terms=allergy_terms,
             min_age_months=min_age_months,
@@ -768,6 +773,11 @@ def administer(
     now = clock.now()
     given_at = given_at or now
     encounter = order.encounter
+    require_task(
+        actor=actor,
+        task="immunization" if product.is_vaccine else "injection",
+        facility=facility_for(actor, encounter),
+    )
     today = clock.today(zone_for(actor, encounter))
     errors = FieldErrors()
     # Right patient

@@ -347,3 +347,6 @@ class HistoryEntry(Voidable):
         verbose_name_plural = "history entries"
         permissions = [("void_historyentry", "Can void a history entry entered in error")]
         indexes = [models.Index(fields=["patient", "voided_at"], name="history_patient")]
+
+
+from . import document_models, referral_models  # noqa: E402, F401  (their models register here)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import document_views, referral_views, views
 
 app_name = "patients"
 urlpatterns = [
@@ -27,4 +27,29 @@ urlpatterns = [
         name="correct_entry",
     ),
     path("<int:pk>/<slug:section_key>/<int:entry_id>/void/", views.void_entry, name="void_entry"),
+    # documents (document_views.py)
+    path("<int:patient_id>/documents/", document_views.patient_documents, name="documents"),
+    path(
+        "<int:patient_id>/documents/upload/",
+        document_views.upload_document,
+        name="upload_document",
+    ),
+    path(
+        "<int:patient_id>/documents/recent/",
+        document_views.recent_documents,
+        name="recent_documents",
+    ),
+    path("documents/<int:pk>/", document_views.document_detail, name="document"),
+    path("documents/<int:pk>/file/", document_views.document_file, name="document_file"),
+    path("documents/<int:pk>/void/", document_views.void_document, name="void_document"),
+    # imaging and referral orders (referral_views.py)
+    path("orders/worklist/", referral_views.worklist, name="referral_worklist"),
+    path("<int:patient_id>/orders/", referral_views.patient_orders, name="outside_orders"),
+    path("<int:patient_id>/orders/new/", referral_views.new_order, name="new_outside_order"),
+    path("orders/<int:pk>/", referral_views.outside_order, name="outside_order"),
+    path("orders/<int:pk>/send/", referral_views.send_order, name="send_outside_order"),
+    path("orders/<int:pk>/schedule/", referral_views.schedule_order, name="schedule_outside_order"),
+    path("orders/<int:pk>/result/", referral_views.receive_result, name="outside_order_result"),
+    path("orders/<int:pk>/review/", referral_views.review_order, name="review_outside_order"),
+    path("orders/<int:pk>/cancel/", referral_views.cancel_order, name="cancel_outside_order"),
 ]

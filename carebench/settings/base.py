@@ -69,6 +69,10 @@ INSTALLED_APPS = [
     "carebench.meds",
     "carebench.billing",
     "carebench.ekg",
+    "carebench.staff",
+    "carebench.compliance",
+    "carebench.inbox",
+    "carebench.dashboard",
     "carebench.fhir",
 ]
 
@@ -108,6 +112,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "carebench.core.context_processors.workstation",
+                "carebench.inbox.context_processors.inbox_badge",
             ],
         },
     }
@@ -207,6 +212,10 @@ CONTENT_SECURITY_POLICY = {
 
 # Largest request body accepted, pages and API alike (the 1 MB).
 CAREBENCH_MAX_BODY_BYTES = env_int("CAREBENCH_MAX_BODY_BYTES", 1024 * 1024)
+# A page's file upload (multipart form: scanned documents, X12 and logger files, photos) may be
+# larger; each service checks its own limit for its kind of file. Files over 1 MB are streamed
+# to a temporary file, not held in memory.
+CAREBENCH_MAX_UPLOAD_BYTES = env_int("CAREBENCH_MAX_UPLOAD_BYTES", 60 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = CAREBENCH_MAX_BODY_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = CAREBENCH_MAX_BODY_BYTES
 

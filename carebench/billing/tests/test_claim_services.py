@@ -277,3 +277,16 @@ def test_a_medicare_claim_administers_the_flu_shot_with_g0008(clinic: Any, visit
     claim = _claim(clinic, visit)
     codes = [line.code for line in claim.lines.all()]
     assert "G0008" in codes and codes.count("90471") == 1 and "90472" not in codes
+
+
+def test_a_drug_is_billed_in_its_hcpcs_units_for_the_amount_given(clinic: Any, visit: Any) -> None:
+    from carebench.meds.models import Administration, Product
+
+    Product.objects.filter(organization=clinic.org, billing_code="J1030").update(
+        billing_units=Decimal(1)
+    )
+    Administration.objects.filter(encounter=visit, product__billing_code="J1030").update(
+        dose_amount=Decimal(2)
+    )  # 80 mg: two vials' worth of the 40 mg code
+    line = next(x for x in services.superbill_lines(visit) if x.code == "J1030")
+    assert line.units == Decimal(2)

@@ -13,8 +13,15 @@ from pathlib import Path
 import pytest
 
 from carebench.billing.x12 import codes
-from carebench.billing.x12.elig import EligibilityRequest, read_271, to_json, write_270
+from carebench.billing.x12.elig import (
+    Dependent,
+    EligibilityRequest,
+    read_271,
+    to_json,
+    write_270,
+)
 from carebench.billing.x12.parse import X12Error, read_interchange
+from carebench.billing.x12.pyx12_check import validate_x12_with_pyx12
 
 SAMPLES = Path(__file__).resolve().parents[1] / "x12" / "samples"
 ACTIVE = (SAMPLES / "271-active.x12").read_text()
@@ -38,6 +45,15 @@ REQUEST = EligibilityRequest(
     service_types=("30", "98"),
     trace_number="ELIG-4101",
     originator_id="9123456789",
+)
+
+
+# The same subscriber asked about her daughter (2000D/2100D).
+CHILD = replace(
+    REQUEST,
+    interchange_control=813,
+    trace_number="ELIG-4103",
+    dependent=Dependent("Rivera", "Lucia", "19", birth_date=date(2015, 6, 6), sex="F"),
 )
 
 
@@ -129,6 +145,154 @@ def test_270_needs_a_member_id_or_birth_date():
 def test_270_batch_refuses_mixed_envelopes():
     with pytest.raises(ValueError, match="request 2: the sender"):
         write_270([REQUEST, replace(REQUEST, interchange_control=812)])
+
+
+# --- the 270 for a dependent ---------------------------------------------------------------------
+
+
+def _loops(text: str) -> dict[str, list[str]]:
+    """The 270's segments after each HL, by the HL's level code (20, 21, 22, 23)."""
+    loops: dict[str, list[str]] = {}
+    current: list[str] = []
+    for segment in read_interchange(text).transactions[0].body:
+        if segment.id == "HL":
+            current = loops.setdefault(segment.element(3), [])
+        current.append(str(segment))
+    return loops
+
+
+def test_dependent_270_matches_the_sample():
+    assert write_270(CHILD) == (SAMPLES / "270-rivera-child.x12").read_text()
+
+
+def test_dependent_270_hierarchy_puts_the_dependent_under_the_subscriber():
+    hls = [s for s in _segments(write_270(CHILD)) if s.startswith("HL*")]
+    assert hls == ["HL*1**20*1", "HL*2*1*21*1", "HL*3*2*22*1", "HL*4*3*23*0"]
+
+
+def test_dependent_270_subscriber_loop_names_the_member_and_asks_nothing():
+    assert _loops(write_270(CHILD))["22"] == [
+        "HL*3*2*22*1",
+        "NM1*IL*1*RIVERA*ANA****MI*W123456789",
+        "DMG*D8*19800102*F",
+    ]
+
+
+def test_dependent_270_dependent_loop_has_trace_name_birth_relationship_and_question():
+    assert _loops(write_270(CHILD))["23"] == [
+        "HL*4*3*23*0",
+        "TRN*1*ELIG-4103*9123456789",
+        "NM1*03*1*RIVERA*LUCIA",
+        "DMG*D8*20150606*F",
+        "INS*N*19",
+        "DTP*291*D8*20261124",
+        "EQ*30",
+        "EQ*98",
+    ]
+
+
+def test_dependent_270_spouse_and_other_adult_codes():
+    for code in ("01", "34"):
+        dependent = replace(CHILD.dependent, relationship=code)
+        assert f"INS*N*{code}" in _segments(write_270(replace(CHILD, dependent=dependent)))
+
+
+def test_dependent_270_refuses_a_relationship_the_guide_does_not_take():
+    dependent = replace(CHILD.dependent, relationship="18")
+    with pytest.raises(ValueError, match="dependent relationship: 01 .* not '18'"):
+        write_270(replace(CHILD, dependent=dependent))
+
+
+def test_dependent_270_needs_the_dependents_names():
+    with pytest.raises(ValueError, match="dependent name: the last and first names"):
+        write_270(replace(CHILD, dependent=replace(CHILD.dependent, first_name=" ")))
+
+
+def test_dependent_270_refuses_a_dependent_born_after_the_visit():
+    dependent = replace(CHILD.dependent, birth_date=date(2027, 1, 1))
+    with pytest.raises(ValueError, match="dependent birth_date: after the date of service"):
+        write_270(replace(CHILD, dependent=dependent))
+
+
+def test_unknown_sex_is_left_out_of_dmg03():
+    assert "DMG*D8*19800102" in _segments(write_270(replace(REQUEST, sex="U")))
+
+
+# --- pyx12 --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "requests",
+    [
+        pytest.param([REQUEST], id="self"),
+        pytest.param([CHILD], id="dependent"),
+        pytest.param(
+            [
+                replace(
+                    CHILD,
+                    dependent=replace(CHILD.dependent, relationship="01", birth_date=None, sex=""),
+                )
+            ],
+            id="spouse-without-birth-date",
+        ),  # fmt: skip
+        pytest.param([replace(REQUEST, member_id="", birth_date=date(1980, 1, 2))], id="no-id"),
+        pytest.param(
+            [
+                replace(
+                    REQUEST,
+                    provider_name="Patel",
+                    provider_first_name="Priya",
+                    provider_taxonomy="207Q00000X",
+                    service_types=("30", "98", "UC"),
+                )
+            ],
+            id="person-provider",
+        ),  # fmt: skip
+        pytest.param(
+            [
+                REQUEST,
+                replace(CHILD, interchange_control=811),
+                replace(REQUEST, member_id="W555000111", trace_number="ELIG-4102"),
+            ],
+            id="batch",
+        ),  # fmt: skip
+    ],
+)
+def test_every_270_we_write_passes_pyx12(requests):
+    assert validate_x12_with_pyx12(write_270(requests)) == []
+
+
+def test_every_service_type_the_writer_takes_passes_pyx12():
+    lines = (Path(codes.__file__).parent / "service_types.csv").read_text().splitlines()
+    known = [line.split(",")[0] for line in lines if line and not line.startswith("#")][1:]
+    assert len(known) > 150
+    requests = [
+        replace(CHILD, service_types=tuple(known[i : i + 99]), trace_number=f"T{i}")
+        for i in range(0, len(known), 99)
+    ]
+    assert validate_x12_with_pyx12(write_270(requests)) == []
+
+
+@pytest.mark.parametrize("name", ["270-rivera.x12", "270-rivera-child.x12"])
+def test_270_samples_pass_pyx12(name):
+    assert validate_x12_with_pyx12((SAMPLES / name).read_text()) == []
+
+
+def test_pyx12_names_a_relationship_code_the_guide_does_not_take():
+    text = write_270(CHILD).replace("INS*N*19~", "INS*N*18~")
+    [problem] = validate_x12_with_pyx12(text)
+    assert problem.startswith("segment 16 (INS02): (18) is not a valid code")
+
+
+def test_pyx12_refuses_a_dependent_identified_by_an_id():
+    text = write_270(CHILD).replace("NM1*03*1*RIVERA*LUCIA~", "NM1*03*1*RIVERA*LUCIA****MI*X1~")
+    problems = validate_x12_with_pyx12(text)
+    assert [p.split(":")[0] for p in problems] == ["segment 14 (NM108)", "segment 14 (NM109)"]
+
+
+def test_pyx12_check_takes_other_transactions_too():
+    assert validate_x12_with_pyx12((SAMPLES / "837p_office_visit.x12").read_text()) == []
+    assert validate_x12_with_pyx12((SAMPLES / "835-three-claims.x12").read_text()) == []
 
 
 # --- the 271 ------------------------------------------------------------------------------------

@@ -18,8 +18,10 @@ from carebench.billing.clearinghouse import FileDrop
 from carebench.billing.models import BillingProfile, EligibilityCheck
 from carebench.billing.x12.elig import read_271
 from carebench.billing.x12.parse import read_interchange
+from carebench.billing.x12.pyx12_check import validate_x12_with_pyx12
 from carebench.core import clock
 from carebench.patients import services as patient_services
+from carebench.patients.models import Coverage
 from carebench.scheduling.models import Appointment, Status
 from carebench.testing import make_billing_clinic, make_patient, make_schedule
 
@@ -91,7 +93,129 @@ def insured(clinic: Any, family: str, member_id: str) -> Any:
     return patient
 
 
+def child(clinic: Any, subscriber_name: str = "Rivera, Maria") -> Any:
+    """Maria Rivera's daughter, on her mother's plan (the same member ID)."""
+    patient = make_patient(
+        clinic.org, family_name="Rivera", given_name="Lucia", birth_date=date(2015, 6, 6),
+        sex="female",
+    )  # fmt: skip
+    return patient_services.add_coverage(
+        actor=clinic.actor, patient=patient, payer=clinic.payer, member_id="ACM123456789",
+        relationship=Coverage.Relationship.CHILD, subscriber_name=subscriber_name,
+        subscriber_birth_date=date(1975, 3, 9),
+    )  # fmt: skip
+
+
+def segments_after(text: str, level: str) -> list[str]:
+    """The segments of the HL loop with level code `level` (22 subscriber, 23 dependent)."""
+    [transaction] = read_interchange(text).transactions
+    out: list[str] = []
+    inside = False
+    for segment in transaction.body:
+        if segment.id == "HL":
+            inside = segment.element(3) == level
+        if inside:
+            out.append(str(segment))
+    return out
+
+
+def dependent_answer(template: str, check: EligibilityCheck) -> str:
+    """The sample 271 as the payer's answer about a dependant: the subscriber's loop names
+    her (no trace, no benefits) and the dependent's loop (2000D) echoes the trace number
+    and has the benefits."""
+    lines = template.splitlines()
+    sub_hl = lines.index("HL*3*2*22*0~")
+    first_eb = next(i for i, line in enumerate(lines) if line.startswith("EB*"))
+    end = next(i for i, line in enumerate(lines) if line.startswith("SE*"))
+    subscriber = [
+        line for line in lines[sub_hl + 1 : first_eb]
+        if not line.startswith(("TRN*", "DMG*", "DTP*"))
+    ]  # fmt: skip
+    body = [
+        "HL*3*2*22*1~",
+        *subscriber,
+        "HL*4*3*23*0~",
+        f"TRN*2*{check.trace_number}*1741234567~",
+        "NM1*03*1*RIVERA*LUCIA~",
+        "DMG*D8*20150606*F~",
+        "INS*N*19~",
+        *lines[first_eb:end],
+    ]
+    st = next(i for i, line in enumerate(lines) if line.startswith("ST*"))
+    count = len(lines[st:sub_hl]) + len(body) + 1
+    return "\n".join([*lines[:sub_hl], *body, f"SE*{count}*0001~", *lines[end + 1 :]]) + "\n"
+
+
 # --- one request ---------------------------------------------------------------------------------
+
+
+def test_request_270_passes_pyx12(clinic: Any) -> None:
+    check = elig_services.request_eligibility(actor=clinic.actor, coverage=clinic.coverage)
+    assert validate_x12_with_pyx12(check.request_270) == []
+
+
+def test_childs_check_sends_the_parent_as_subscriber(clinic: Any) -> None:
+    check = elig_services.request_eligibility(actor=clinic.actor, coverage=child(clinic))
+    assert segments_after(check.request_270, "22") == [
+        "HL*3*2*22*1",
+        "NM1*IL*1*RIVERA*MARIA****MI*ACM123456789",
+        "DMG*D8*19750309",
+    ]
+
+
+def test_childs_check_asks_about_the_child_in_the_dependent_loop(clinic: Any) -> None:
+    check = elig_services.request_eligibility(actor=clinic.actor, coverage=child(clinic))
+    assert segments_after(check.request_270, "23") == [
+        "HL*4*3*23*0",
+        f"TRN*1*{check.trace_number}*1741234567",
+        "NM1*03*1*RIVERA*LUCIA",
+        "DMG*D8*20150606*F",
+        "INS*N*19",
+        "DTP*291*D8*20261123",
+        "EQ*30",
+    ]
+    assert check.patient.given_name == "Lucia"
+
+
+def test_childs_270_passes_pyx12(clinic: Any) -> None:
+    check = elig_services.request_eligibility(actor=clinic.actor, coverage=child(clinic))
+    assert validate_x12_with_pyx12(check.request_270) == []
+
+
+def test_subscriber_name_written_first_last_is_split(clinic: Any) -> None:
+    coverage = child(clinic, subscriber_name="Maria  Rivera")
+    check = elig_services.request_eligibility(actor=clinic.actor, coverage=coverage)
+    assert "NM1*IL*1*RIVERA*MARIA****MI*ACM123456789~" in check.request_270
+
+
+def test_spouse_relationship_code(clinic: Any) -> None:
+    coverage = child(clinic)
+    Coverage.objects.filter(pk=coverage.pk).update(relationship=Coverage.Relationship.SPOUSE)
+    coverage.refresh_from_db()
+    check = elig_services.request_eligibility(actor=clinic.actor, coverage=coverage)
+    assert "INS*N*01~" in check.request_270
+
+
+def test_dependants_check_without_subscriber_name_is_refused_naming_the_field(
+    clinic: Any,
+) -> None:
+    coverage = child(clinic)
+    Coverage.objects.filter(pk=coverage.pk).update(subscriber_name="")
+    coverage.refresh_from_db()
+    with pytest.raises(ValidationError) as caught:
+        elig_services.request_eligibility(actor=clinic.actor, coverage=coverage)
+    [message] = caught.value.message_dict["subscriber_name"]
+    assert "the subscriber's name" in message
+    assert not EligibilityCheck.objects.exists()
+
+
+def test_subscriber_name_of_one_word_is_refused(clinic: Any) -> None:
+    coverage = child(clinic)
+    Coverage.objects.filter(pk=coverage.pk).update(subscriber_name="Rivera")
+    coverage.refresh_from_db()
+    with pytest.raises(ValidationError) as caught:
+        elig_services.request_eligibility(actor=clinic.actor, coverage=coverage)
+    assert "first and last names" in caught.value.message_dict["subscriber_name"][0]
 
 
 def test_request_writes_a_270_our_reader_takes_with_member_id_and_trace(clinic: Any) -> None:
@@ -230,6 +354,42 @@ def test_a_file_that_is_not_x12_is_reported_by_the_poll(clinic: Any) -> None:
     assert [name for name, _ in polled.failed] == ["junk.x12"]
 
 
+def test_271_for_a_dependant_is_recorded_on_the_childs_check(clinic: Any) -> None:
+    check = elig_services.request_eligibility(actor=clinic.actor, coverage=child(clinic))
+    [recorded] = elig_services.record_271(
+        actor=clinic.actor, text=dependent_answer(answer(ACTIVE, check), check)
+    )
+    assert recorded == check
+    assert recorded.status == EligibilityCheck.Status.ACTIVE
+    assert recorded.result["patient"] == {
+        "name": "RIVERA, LUCIA", "is_dependent": True, "birth_date": "2015-06-06", "sex": "F",
+    }  # fmt: skip
+    assert recorded.result["subscriber"]["member_id"] == "ACM123456789"
+    assert recorded.result["trace_number"] == check.trace_number
+    assert "Office visit copay $25 in network." in recorded.summary
+
+
+def test_dependants_check_takes_the_dependents_answer_over_the_subscribers(
+    clinic: Any,
+) -> None:
+    check = elig_services.request_eligibility(actor=clinic.actor, coverage=child(clinic))
+    lines = answer(ACTIVE, check).replace("HL*3*2*22*0~", "HL*3*2*22*1~").splitlines()
+    end = next(i for i, line in enumerate(lines) if line.startswith("SE*"))
+    dependent = [
+        "HL*4*3*23*0~",
+        f"TRN*2*{check.trace_number}*1741234567~",
+        "NM1*03*1*RIVERA*LUCIA~",
+        "EB*6*IND*30~",
+    ]
+    text = "\n".join(
+        [*lines[:end], *dependent, f"SE*{int(lines[end].split('*')[1]) + 4}*0001~",
+         *lines[end + 1 :]]
+    ) + "\n"  # fmt: skip
+    [recorded] = elig_services.record_271(actor=clinic.actor, text=text)
+    assert recorded.status == EligibilityCheck.Status.INACTIVE
+    assert recorded.result["patient"]["name"] == "RIVERA, LUCIA"
+
+
 def test_unknown_trace_numbers_are_listed_not_an_error(clinic: Any) -> None:
     recorded = elig_services.record_271(actor=clinic.actor, text=ACTIVE)
     assert list(recorded) == []
@@ -308,6 +468,30 @@ def test_each_batch_check_keeps_its_own_request(clinic: Any) -> None:
     assert transaction.control_number == "0002"
     assert f"TRN*1*{second.trace_number}*1741234567~" in second.request_270
     assert "ACM123456789" not in second.request_270
+
+
+def test_batch_with_a_dependant_passes_pyx12(clinic: Any) -> None:
+    appointment(clinic, clinic.patient, TOMORROW, 9)
+    coverage = child(clinic)
+    appointment(clinic, coverage.patient, TOMORROW, 10)
+    summary = elig_services.batch_eligibility(actor=clinic.actor, day=TOMORROW)
+    assert summary.sent == 2
+    sent = Path(summary.file).read_text()
+    assert validate_x12_with_pyx12(sent) == []
+    dependant = next(c for c in summary.checks if c.coverage_id == coverage.pk)
+    assert validate_x12_with_pyx12(dependant.request_270) == []
+    assert "NM1*03*1*RIVERA*LUCIA~" in dependant.request_270
+
+
+def test_batch_lists_a_dependant_without_subscriber_name(clinic: Any) -> None:
+    appointment(clinic, clinic.patient, TOMORROW, 9)
+    coverage = child(clinic)
+    Coverage.objects.filter(pk=coverage.pk).update(subscriber_name="")
+    appointment(clinic, coverage.patient, TOMORROW, 10)
+    summary = elig_services.batch_eligibility(actor=clinic.actor, day=TOMORROW)
+    assert summary.sent == 1
+    [refused] = summary.refused
+    assert refused.startswith(f"MRN {coverage.patient.mrn}: subscriber_name: ")
 
 
 def test_batch_rechecks_after_the_window(clinic: Any) -> None:

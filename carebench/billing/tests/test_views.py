@@ -158,3 +158,33 @@ def test_a_claim_of_another_organization_is_not_found(
     foreign = make_claim(other)
     assert client.get(reverse("billing:claim", args=[foreign.pk])).status_code == 404
     assert services  # the module under test is imported for its side effects on the URLconf
+
+
+def test_the_manager_sets_how_a_payer_is_billed(clinic: Any, manager: Any) -> None:
+    response = signed_in(manager).post(
+        reverse("billing:setup"),
+        {
+            "action": "payer",
+            "payer": clinic.payer.pk,
+            "payer_code": "00430",
+            "filing_indicator": "MB",
+            "timely_filing_days": "365",
+        },
+    )
+    assert response.status_code == 302
+    clinic.payer.refresh_from_db()
+    assert (clinic.payer.payer_code, clinic.payer.filing_indicator) == ("00430", "MB")
+
+
+def test_a_timely_filing_limit_of_ten_days_is_refused(clinic: Any, manager: Any) -> None:
+    response = signed_in(manager).post(
+        reverse("billing:setup"),
+        {
+            "action": "payer",
+            "payer": clinic.payer.pk,
+            "payer_code": "00430",
+            "filing_indicator": "CI",
+            "timely_filing_days": "10",
+        },
+    )
+    assert response.status_code == 422 and "between 30 and 1,095 days" in response.content.decode()

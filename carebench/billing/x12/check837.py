@@ -25,8 +25,6 @@ A file that cannot be read at all raises `parse.X12Error`.
 
 from __future__ import annotations
 
-import io
-import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -545,19 +543,6 @@ def _outside_character_set(interchange: Any) -> list[Problem]:
 # --- pyx12 --------------------------------------------------------------------------------------
 
 
-class _Capture(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-def _errors(node: dict[str, Any], where: str) -> list[str]:
-    return [f"{where}: {e['err_str']}" for e in node.get("errors", [])]
-
-
 def validate_with_pyx12(text: str | bytes) -> list[str]:
     """pyx12's validation of the file against its 5010 maps (837P: 005010X222A1), run
     in-process: its errors as strings ("segment 12 (N402): ..."), [] when it finds none.
@@ -567,52 +552,6 @@ def validate_with_pyx12(text: str | bytes) -> list[str]:
     application's log while it runs, and any error it only logs (a file it cannot read) is
     returned too.
     """
-    import json
+    from .pyx12_check import validate_x12_with_pyx12
 
-    import pyx12.errors
-    import pyx12.params
-    import pyx12.x12n_document
-
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
-    logger = logging.getLogger("pyx12")
-    capture = _Capture()
-    propagate = logger.propagate
-    logger.addHandler(capture)
-    logger.propagate = False
-    output = io.StringIO()
-    source = io.StringIO(text)
-    try:
-        ok = pyx12.x12n_document.x12n_document(
-            param=pyx12.params.params(),
-            src_file=source,
-            fd_997=None,
-            fd_html=None,
-            fd_json=output,
-        )
-    except (pyx12.errors.X12Error, pyx12.errors.EngineError, ValueError) as exc:
-        return [f"pyx12 could not read the file: {exc}"]
-    finally:
-        logger.removeHandler(capture)
-        logger.propagate = propagate
-    messages: list[str] = []
-    document = json.loads(output.getvalue()) if output.getvalue() else {"interchanges": []}
-    for isa in document.get("interchanges", []):
-        messages += _errors(isa, f"ISA {isa.get('isa_trn_set_id', '')}".strip())
-        for gs in isa.get("groups", []):
-            messages += _errors(gs, f"GS {gs.get('gs_control_num', '')}".strip())
-            for st in gs.get("transactions", []):
-                messages += _errors(st, f"ST {st.get('trn_set_control_num', '')}".strip())
-                for seg in st.get("segments", []):
-                    line, sid = seg.get("cur_line"), seg.get("seg_id", "")
-                    messages += _errors(seg, f"segment {line} ({sid})")
-                    for ele in seg.get("elements", []):
-                        name = f"{sid}{int(ele.get('ele_pos') or 0):02d}"
-                        if ele.get("subele_pos"):
-                            name += f"-{ele['subele_pos']}"
-                        messages += _errors(ele, f"segment {line} ({name})")
-    if not ok and not messages:
-        messages = [m.replace(f'"{source}"', "the file") for m in capture.messages] or [
-            "pyx12 found the file invalid"
-        ]
-    return messages
+    return validate_x12_with_pyx12(text)

@@ -14,6 +14,18 @@
                                            office visit, UC urgent care...)
     SE
 
+When the patient is a dependent (`EligibilityRequest.dependent`: a spouse, child or other
+adult on the subscriber's plan) the subscriber loop only names the subscriber, and the
+question moves to the dependent's loop, as the guide has it:
+
+    2000C HL*3*2*22*1                      the subscriber (HL04 1: a dependent follows)
+          2100C NM1*IL [DMG]               member id (the subscriber's), birth date
+    2000D HL*4*3*23*0  TRN*1               our trace number, in the patient's loop
+          2100D NM1*03 [DMG] INS*N*<01/19/34> DTP*291
+                                           the dependent: name (no id), birth date and sex,
+                                           relationship (01 spouse, 19 child, 34 other adult)
+          2110D EQ                         the service types
+
 `read_271(text)` gives one `EligibilityResult` per patient answered (the subscriber, or the
 dependent of a 2000D loop): payer and provider, the member and their group, coverage dates,
 every EB benefit (active or inactive, plan, copay B, coinsurance A, deductible C,
@@ -196,12 +208,42 @@ SEGMENTS = frozenset(
 
 # --- the request --------------------------------------------------------------------------------
 
+# 2100D INS02, the dependent's relationship to the subscriber (005010X279A1: INS01 is N).
+DEPENDENT_RELATIONSHIPS = {"01": "spouse", "19": "child", "34": "other adult"}
+
+
+@dataclass(frozen=True)
+class Dependent:
+    """The patient asked about when they are not the subscriber (loop 2000D/2100D)."""
+
+    last_name: str
+    first_name: str
+    relationship: str  # INS02: 01 spouse, 19 child, 34 other adult
+    birth_date: date | None = None
+    sex: str = ""  # F, M (or female, male); U/unknown or "" leave DMG03 out
+    middle_name: str = ""
+
+    def problems(self) -> list[str]:
+        out: list[str] = []
+        if not _text(self.last_name, 60) or not _text(self.first_name, 35):
+            out.append("dependent name: the last and first names are required")
+        if self.relationship not in DEPENDENT_RELATIONSHIPS:
+            out.append(
+                f"dependent relationship: 01 (spouse), 19 (child) or 34 (other adult), "
+                f"not {self.relationship!r}"
+            )
+        if self.sex and self.sex.strip().upper() not in SEX_CODES:
+            out.append(f"dependent sex: F, M or U, not {self.sex!r}")
+        return out
+
 
 @dataclass(frozen=True)
 class EligibilityRequest:
-    """One 270 question: is this subscriber covered by this payer on this date, and for what?
+    """One 270 question: is this subscriber (or their `dependent`) covered by this payer on
+    this date, and for what?
 
-    The envelope fields (sender, receiver, control numbers, time, usage) are the interchange's;
+    With a `dependent`, the subscriber fields (names, member id, birth date, sex) are the
+    subscriber's, and the dependent is the patient asked about. The envelope fields (sender, receiver, control numbers, time, usage) are the interchange's;
     when several requests go in one file they must agree on them.
     """
 
@@ -217,7 +259,7 @@ class EligibilityRequest:
     subscriber_last_name: str
     subscriber_first_name: str
     birth_date: date | None = None
-    sex: str = ""  # F, M, U (or female, male, unknown); "" to leave it out
+    sex: str = ""  # F, M (or female, male); U/unknown or "" leave DMG03 out
     service_date: date | None = None  # DTP*291: the visit date (default: created_at's date)
     service_types: tuple[str, ...] = ("30",)  # EQ01 codes
     trace_number: str = ""  # TRN02, echoed in the 271 (default: the interchange control)
@@ -231,6 +273,7 @@ class EligibilityRequest:
     receiver_qualifier: str = "ZZ"
     usage: str = "P"  # ISA15: P production, T test
     acknowledgment_requested: bool = False  # ISA14
+    dependent: Dependent | None = None  # the patient, when not the subscriber (2000D)
 
     @property
     def trace(self) -> str:
@@ -268,6 +311,11 @@ class EligibilityRequest:
         service = self.service_date or self.created_at.date()
         if self.birth_date and self.birth_date > service:
             out.append("birth_date: after the date of service")
+        if self.dependent is not None:
+            out += self.dependent.problems()
+            born = self.dependent.birth_date
+            if born and born > service:
+                out.append("dependent birth_date: after the date of service")
         if not self.service_types:
             out.append("service_types: at least one (30 asks about the plan in general)")
         for code in self.service_types:
@@ -304,6 +352,12 @@ def _d8(day: date) -> str:
     return day.strftime("%Y%m%d")
 
 
+def _sex_code(value: str) -> str:
+    """DMG03: F or M; unknown (U) is left out, as the 5010 guide takes only F and M."""
+    code = SEX_CODES.get(value.strip().upper(), "") if value else ""
+    return code if code in ("F", "M") else ""
+
+
 def _transaction_270(request: EligibilityRequest, control: str) -> list[str]:
     created = request.created_at
     out = [
@@ -335,16 +389,30 @@ def _transaction_270(request: EligibilityRequest, control: str) -> list[str]:
         out.append(_seg("PRV", "PE", "PXC", _text(request.provider_taxonomy, 50)))
     member = _text(request.member_id, 80)
     originator = request.originator_id or "9" + request.provider_npi[:9]
-    out += [
-        _seg("HL", "3", "2", "22", "0"),
-        _seg("TRN", "1", _text(request.trace, 50), originator),
+    trn = _seg("TRN", "1", _text(request.trace, 50), originator)
+    dependent = request.dependent
+    # The trace number goes in the patient's loop: 2000C for the subscriber, else 2000D.
+    out.append(_seg("HL", "3", "2", "22", "0" if dependent is None else "1"))
+    if dependent is None:
+        out.append(trn)
+    out.append(
         _seg("NM1", "IL", "1", _name_text(request.subscriber_last_name, 60),
-             _name_text(request.subscriber_first_name, 35), _name_text(request.subscriber_middle_name, 25),
-             "", "", "MI" if member else "", member),
-    ]  # fmt: skip
+             _name_text(request.subscriber_first_name, 35),
+             _name_text(request.subscriber_middle_name, 25), "", "", "MI" if member else "",
+             member)
+    )  # fmt: skip
     if request.birth_date:
-        sex = SEX_CODES.get(request.sex.strip().upper(), "") if request.sex else ""
-        out.append(_seg("DMG", "D8", _d8(request.birth_date), sex))
+        out.append(_seg("DMG", "D8", _d8(request.birth_date), _sex_code(request.sex)))
+    if dependent is not None:
+        out += [
+            _seg("HL", "4", "3", "23", "0"),
+            trn,
+            _seg("NM1", "03", "1", _name_text(dependent.last_name, 60),
+                 _name_text(dependent.first_name, 35), _name_text(dependent.middle_name, 25)),
+        ]  # fmt: skip
+        if dependent.birth_date:
+            out.append(_seg("DMG", "D8", _d8(dependent.birth_date), _sex_code(dependent.sex)))
+        out.append(_seg("INS", "N", dependent.relationship))
     out.append(_seg("DTP", "291", "D8", _d8(request.service_date or created.date())))
     out += [_seg("EQ", code.strip().upper()) for code in request.service_types]
     out.append(_seg("SE", str(len(out) + 1), control))

@@ -30,6 +30,17 @@ def test_body_over_one_megabyte_is_refused(mat_client):
     assert response.status_code == 413
 
 
+def test_a_file_upload_may_be_larger_than_a_form_but_not_without_limit(mat_client, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.CAREBENCH_MAX_UPLOAD_BYTES = 3 * 1024 * 1024
+    two_mb = SimpleUploadedFile("scan.pdf", b"%PDF-" + b"x" * (2 * 1024 * 1024))
+    response = mat_client.post("/billing/files/", {"file": two_mb})
+    assert response.status_code != 413
+    four_mb = SimpleUploadedFile("scan.pdf", b"%PDF-" + b"x" * (4 * 1024 * 1024))
+    assert mat_client.post("/billing/files/", {"file": four_mb}).status_code == 413
+
+
 def test_fhir_body_over_one_megabyte_is_an_operation_outcome(db):
     response = Client().post(
         "/fhir/Patient",

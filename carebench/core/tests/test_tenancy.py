@@ -270,6 +270,150 @@ def _billing(w: SimpleNamespace) -> SimpleNamespace:
     return w.billing
 
 
+def _inbox(w: SimpleNamespace) -> Any:
+    """A refill request about the patient, assigned to the MAT team, made on first use."""
+    if not hasattr(w, "inbox_item"):
+        from carebench.inbox import services as inbox
+
+        w.inbox_item = inbox.create_item(
+            actor=actor_for(w.user),
+            kind="refill",
+            subject="Refill",
+            patient=w.patient,
+            medication=w.entries["medications"],
+            assignee=inbox.Assignee(role="mat"),
+        )
+    return w.inbox_item
+
+
+def _compliance(w: SimpleNamespace) -> SimpleNamespace:
+    """A device with a plan, a fridge with an excursion, an autoclave cycle, made on first use."""
+    if not hasattr(w, "compliance"):
+        from carebench.compliance import services as compliance
+        from carebench.core import clock
+        from carebench.meds import services as meds
+
+        actor = actor_for(w.user)
+        facility = w.encounter.facility
+        device = compliance.add_device(
+            actor=actor, facility=facility, kind="scale", name="Scale", serial_number="S-1"
+        )
+        compliance.add_plan(
+            actor=actor, device=device, kind="inspection", interval_days=30, next_due=clock.today()
+        )
+        unit = meds.add_storage_unit(
+            actor=actor, facility=facility, name="Compliance fridge", kind="refrigerator"
+        )
+        compliance.record_reading(actor=actor, storage_unit=unit, current_c=Decimal("9.5"))
+        autoclave = compliance.add_device(
+            actor=actor, facility=facility, kind="autoclave", name="Autoclave", serial_number="A-1"
+        )
+        kit = compliance.add_instrument_set(actor=actor, name="Kit", barcode="K-1")
+        cycle = compliance.record_cycle(
+            actor=actor,
+            autoclave=autoclave,
+            cycle_number="1",
+            run_at=clock.now(),
+            instrument_sets=[kit],
+            duration_minutes=30,
+            temperature_c=Decimal(121),
+            pressure_psi=Decimal(15),
+            chemical_indicator="pass",
+            biological_indicator="pending",
+        )
+        w.compliance = SimpleNamespace(
+            device=device, unit=unit, excursion=unit.excursions.get(), cycle=cycle
+        )
+    return w.compliance
+
+
+def _documents(w: SimpleNamespace) -> SimpleNamespace:
+    """A document and an imaging order with its result, made on first use."""
+    if not hasattr(w, "documents"):
+        from carebench.patients import document_services, referral_services
+
+        actor = actor_for(w.user)
+        document = document_services.upload_document(
+            actor=actor,
+            patient=w.patient,
+            data=b"%PDF-1.4\n%tenancy\n%%EOF\n",
+            filename="outside.pdf",
+            category="outside_records",
+        )
+        order = referral_services.place_order(
+            actor=actor,
+            patient=w.patient,
+            kind="imaging",
+            modality="xray",
+            requested="Chest X-ray, 2 views",
+            diagnosis_codes=["I10"],
+            ordering_provider=w.provider,
+        )
+        w.documents = SimpleNamespace(document=document, order=order)
+    return w.documents
+
+
+def _staff(w: SimpleNamespace) -> SimpleNamespace:
+    """Another worker with a credential (with its proof) and a scope rule, made on first use."""
+    if not hasattr(w, "staff"):
+        from datetime import date
+
+        from carebench.staff import services as staff
+
+        org = w.user.organization
+        worker = UserFactory(organization=org, username=f"staffer-{org.slug}", roles=["mat"])
+        kind = next(t for t in staff.ensure_credential_types(org) if t.code == "CCMA")
+        credential = staff.add_credential(
+            actor=actor_for(worker),
+            user=worker,
+            credential_type=kind,
+            number="NHA-1",
+            issued_on=date(2025, 1, 1),
+            expires_on=date(2099, 1, 1),
+            proof=b"%PDF-1.4 proof",
+        )
+        rule = staff.add_scope_rule(actor=actor_for(w.user), task="vitals", roles=["mat"])
+        w.staff = SimpleNamespace(worker=worker, credential=credential, rule=rule)
+    return w.staff
+
+
+def _procedures(w: SimpleNamespace) -> SimpleNamespace:
+    """A planned procedure with a signed consent, and a wound with a photo, made on first use."""
+    if not hasattr(w, "procedures"):
+        from carebench.encounters import procedure_services as proc
+        from carebench.encounters.tests.test_procedure_services import jpeg_bytes, signature_png
+
+        actor = actor_for(w.user)
+        template = next(
+            t for t in proc.install_example_templates(actor=actor) if t.key == "ear-lavage"
+        )
+        procedure = proc.create_procedure(
+            actor=actor, encounter=w.encounter, template=template, site="left ear", side="left"
+        )
+        consent = proc.record_consent(
+            actor=actor,
+            procedure=procedure,
+            method="drawn",
+            signer_name="Pat Doe",
+            relationship="self",
+            image=signature_png(),
+        )
+        wound = proc.add_wound(
+            actor=actor, patient=w.patient, location="sacrum", kind="pressure", stage="2"
+        )
+        assessment = proc.record_wound_assessment(
+            actor=actor, wound=wound, dressing="foam", photo=jpeg_bytes()
+        )
+        w.procedures = SimpleNamespace(
+            template=template,
+            procedure=procedure,
+            consent=consent,
+            wound=wound,
+            assessment=assessment,
+        )
+    return w.procedures
+
+
 def _patient(w: SimpleNamespace) -> dict[str, Any]:
     return {"pk": w.patient.pk}
 
@@ -385,6 +529,64 @@ ROUTES: dict[str, Any] = {
     "billing:new_prior_auth": lambda w: {"patient_id": w.patient.pk},
     "billing:prior_auth": lambda w: {"pk": _billing(w).auth.pk},
     "billing:retire_rule": lambda w: {"pk": _billing(w).rule.pk},
+    # staff routes
+    "staff:worker": lambda w: {"pk": _staff(w).worker.pk},
+    "staff:proof": lambda w: {"pk": _staff(w).credential.pk},
+    "staff:verify": lambda w: {"pk": _staff(w).credential.pk},
+    "staff:void": lambda w: {"pk": _staff(w).credential.pk},
+    "staff:retire_rule": lambda w: {"pk": _staff(w).rule.pk},
+    # compliance routes
+    "compliance:device": lambda w: {"pk": _compliance(w).device.pk},
+    "compliance:add_plan": lambda w: {"pk": _compliance(w).device.pk},
+    "compliance:record_service": lambda w: {"pk": _compliance(w).device.pk},
+    "compliance:device_status": lambda w: {"pk": _compliance(w).device.pk},
+    "compliance:storage_unit": lambda w: {"pk": _compliance(w).unit.pk},
+    "compliance:add_reading": lambda w: {"pk": _compliance(w).unit.pk},
+    "compliance:upload_readings": lambda w: {"pk": _compliance(w).unit.pk},
+    "compliance:excursion": lambda w: {"pk": _compliance(w).excursion.pk},
+    "compliance:resolve_excursion": lambda w: {"pk": _compliance(w).excursion.pk},
+    "compliance:cycle": lambda w: {"pk": _compliance(w).cycle.pk},
+    "compliance:read_bi": lambda w: {"pk": _compliance(w).cycle.pk},
+    "compliance:recall_cycle": lambda w: {"pk": _compliance(w).cycle.pk},
+    # inbox routes
+    "inbox:item": lambda w: {"pk": _inbox(w).pk},
+    "inbox:assign": lambda w: {"pk": _inbox(w).pk},
+    "inbox:comment": lambda w: {"pk": _inbox(w).pk},
+    "inbox:start": lambda w: {"pk": _inbox(w).pk},
+    "inbox:complete": lambda w: {"pk": _inbox(w).pk},
+    "inbox:cancel": lambda w: {"pk": _inbox(w).pk},
+    "inbox:reopen": lambda w: {"pk": _inbox(w).pk},
+    "inbox:patient": lambda w: {"patient_id": w.patient.pk},
+    # procedure routes
+    "encounters:procedure_template": lambda w: {"pk": _procedures(w).template.pk},
+    "encounters:procedures": lambda w: {"pk": w.encounter.pk},
+    "encounters:procedure": lambda w: {"pk": _procedures(w).procedure.pk},
+    "encounters:procedure_handout": lambda w: {"pk": _procedures(w).procedure.pk},
+    "encounters:procedure_step": lambda w: {"pk": _procedures(w).procedure.pk, "step": "supply"},
+    "encounters:consent_image": lambda w: {
+        "pk": _procedures(w).procedure.pk,
+        "consent_id": _procedures(w).consent.pk,
+    },
+    "encounters:wounds": lambda w: {"patient_id": w.patient.pk},
+    "encounters:wound": lambda w: {"pk": _procedures(w).wound.pk},
+    "encounters:assess_wound": lambda w: {"pk": _procedures(w).wound.pk},
+    "encounters:wound_status": lambda w: {"pk": _procedures(w).wound.pk},
+    "encounters:wound_photo": lambda w: {"pk": _procedures(w).assessment.pk},
+    # document routes
+    "patients:documents": lambda w: {"patient_id": w.patient.pk},
+    "patients:upload_document": lambda w: {"patient_id": w.patient.pk},
+    "patients:recent_documents": lambda w: {"patient_id": w.patient.pk},
+    "patients:document": lambda w: {"pk": _documents(w).document.pk},
+    "patients:document_file": lambda w: {"pk": _documents(w).document.pk},
+    "patients:void_document": lambda w: {"pk": _documents(w).document.pk},
+    "patients:outside_orders": lambda w: {"patient_id": w.patient.pk},
+    "patients:new_outside_order": lambda w: {"patient_id": w.patient.pk},
+    "patients:outside_order": lambda w: {"pk": _documents(w).order.pk},
+    "patients:send_outside_order": lambda w: {"pk": _documents(w).order.pk},
+    "patients:schedule_outside_order": lambda w: {"pk": _documents(w).order.pk},
+    "patients:outside_order_result": lambda w: {"pk": _documents(w).order.pk},
+    "patients:review_outside_order": lambda w: {"pk": _documents(w).order.pk},
+    "patients:cancel_outside_order": lambda w: {"pk": _documents(w).order.pk},
 }
 # Reached with a signed token instead of a session; tested in scheduling/tests/test_views.py.
 TOKEN_ROUTES = {"scheduling:calendar"}

@@ -41,6 +41,10 @@ def test_metadata_needs_no_token_and_validates(anonymous, db):
         "Claim",
         "ClaimResponse",
         "ExplanationOfBenefit",
+        "DocumentReference",
+        "Binary",
+        "Procedure",
+        "Consent",
     }
     patient = resources["Patient"]
     assert {i["code"] for i in patient["interaction"]} == {

@@ -96,6 +96,10 @@ class Command(BaseCommand):
         org = demo.demo_organization()
         if org is None:
             return
+        from carebench.staff import demo as staff_demo
+
+        # first: the example scope rules and the staff's credentials the other builders rely on
+        staff_demo.build(org)
         schedule_demo.build_schedule(org)
         from carebench.labs import demo as labs_demo
 
@@ -107,6 +111,9 @@ class Command(BaseCommand):
         from carebench.meds import emar_demo
 
         emar_demo.build(org)
+        from carebench.encounters import procedure_demo
+
+        procedure_demo.build(org)
         from carebench.billing import demo as billing_demo
 
         billing = billing_demo.build(org)

@@ -1,5 +1,5 @@
 """`carebench worker`: runs background tasks (django-tasks database worker) and, every minute,
-queues the periodic jobs (appointment reminders)."""
+queues the periodic jobs (appointment reminders; once a day, the credential-expiry warnings)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ from django.db import close_old_connections
 def _tick(interval: float, stop: threading.Event, parent: int | None) -> None:
     """Queue the periodic jobs every `interval` seconds; leave when the parent is gone."""
     from carebench.scheduling.tasks import send_due_reminders
+    from carebench.staff.tasks import send_credential_notices
 
     next_run = 0.0
+    notices_day = None
     while not stop.is_set():
         if parent is not None and os.getppid() != parent:
             os._exit(0)  # the server that started us is gone
@@ -25,6 +27,9 @@ def _tick(interval: float, stop: threading.Event, parent: int | None) -> None:
             next_run = time.monotonic() + interval
             try:
                 send_due_reminders.enqueue()
+                if notices_day != time.strftime("%Y-%m-%d"):
+                    notices_day = time.strftime("%Y-%m-%d")
+                    send_credential_notices.enqueue()
             except Exception as exc:  # noqa: BLE001 - keep ticking; the worker logs the task
                 print(f"could not queue reminders: {exc}")
             finally:
@@ -53,8 +58,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["once"]:
             from carebench.scheduling.tasks import send_due_reminders
+            from carebench.staff.tasks import send_credential_notices
 
             send_due_reminders.enqueue()
+            send_credential_notices.enqueue()
             call_command("db_worker", "--batch", "--interval", "0")
             return
         stop = threading.Event()

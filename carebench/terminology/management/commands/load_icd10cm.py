@@ -32,7 +32,9 @@ class Command(BaseCommand):
         if connection.vendor == "postgresql":
             # Fresh statistics and visibility map, so the word search plans and index-only
             # scans are right at once instead of after autovacuum gets round to it.
+            # (VACUUM cannot run inside a transaction: there, statistics only)
+            verb = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
             with connection.cursor() as cursor:
                 for table in ("terminology_icd10cmcode", "terminology_icd10word"):
-                    cursor.execute(f"VACUUM ANALYZE {table}")
+                    cursor.execute(f"{verb} {table}")
         self.stdout.write(f"Loaded {count} ICD-10-CM codes ({version})")
