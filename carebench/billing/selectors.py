@@ -98,6 +98,25 @@ def documented_items(encounter: Encounter) -> list[Documented]:
                 billing_units=drug_units(product, given.dose_amount),
             )
         )
+    from carebench.encounters.models import Procedure
+
+    for procedure in (
+        Procedure.objects.filter(encounter=encounter, status=Procedure.Status.COMPLETED)
+        .select_related("template")
+        .order_by("completed_at", "id")
+    ):
+        codes = [str(c.get("code", "")) for c in procedure.template.codes if c.get("code")]
+        if codes:
+            items.append(
+                Documented(
+                    Kind.PROCEDURE,
+                    f"procedure:{procedure.pk}",
+                    day(procedure.completed_at or encounter.started_at),
+                    code=codes[0],
+                    description=procedure.template.name
+                    + (f" (other codes: {', '.join(codes[1:])})" if len(codes) > 1 else ""),
+                )
+            )
     seen_items: set[int] = set()
     for result in (
         LabResult.objects.filter(

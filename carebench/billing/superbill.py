@@ -18,7 +18,10 @@ them from labs, EKG and injections) and returns `SuggestedLine`s in claim order.
   units (the product's units per dose, in proportion to the amount given) with its NDC and the
   amount given;
 - point-of-care tests: the test's CPT code once per test ordered; CLIA-waived tests whose code
-  is not on CMS's exempt list carry modifier QW.
+  is not on CMS's exempt list carry modifier QW;
+- procedures done in the room (completed): the template's first usual code (the coder picks
+  another when, say, the laceration was longer); like an injection, they make the E/M line
+  carry modifier 25.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ NEEDS_MODIFIER_25 = frozenset(
 
 
 class Kind:
+    PROCEDURE = "procedure"
     VENIPUNCTURE = "venipuncture"
     ECG = "ecg"
     VACCINE = "vaccine"
@@ -127,7 +131,9 @@ def build_lines(
     draws = [i for i in items if i.kind == Kind.VENIPUNCTURE]
     ecgs = [i for i in items if i.kind == Kind.ECG]
     tests = [i for i in items if i.kind == Kind.POC]
+    done = [i for i in items if i.kind == Kind.PROCEDURE]
     unknown = {i.kind for i in items} - {
+        Kind.PROCEDURE,
         Kind.VACCINE,
         Kind.INJECTION,
         Kind.VENIPUNCTURE,
@@ -137,7 +143,9 @@ def build_lines(
     if unknown:
         raise ValueError(f"unknown documented kind(s): {', '.join(sorted(unknown))}")
 
-    procedures: list[SuggestedLine] = []
+    procedures: list[SuggestedLine] = [
+        SuggestedLine(p.code, p.service_date, p.description, p.source) for p in done if p.code
+    ]
     for ecg in ecgs:
         if ecg.code not in ECG_CODES:
             raise ValueError(
@@ -212,7 +220,7 @@ def build_lines(
         day = em_date or (items[0].service_date if items else None)
         if day is None:
             raise ValueError("the E/M line needs a service date")
-        needs_25 = any(line.code in NEEDS_MODIFIER_25 for line in procedures)
+        needs_25 = any(line.code in NEEDS_MODIFIER_25 for line in procedures) or bool(done)
         lines.append(
             SuggestedLine(
                 em_code,

@@ -124,3 +124,11 @@ def test_medicare_flu_and_pneumococcal_shots_use_g_codes_and_others_90471() -> N
         medicare=True,
     )
     assert [line.code for line in lines] == ["G0008", "G0009", "90471", "90662", "90677", "90715"]
+
+
+def test_a_procedure_bills_its_code_and_puts_25_on_the_visit() -> None:
+    lines = build_lines(
+        [Documented(Kind.PROCEDURE, "procedure:1", DAY, code="12001", description="Laceration")],
+        em_code="99213",
+    )
+    assert _codes(lines) == [("99213", ("25",), Decimal(1)), ("12001", (), Decimal(1))]

@@ -111,6 +111,9 @@ class Command(BaseCommand):
         from carebench.meds import emar_demo
 
         emar_demo.build(org)
+        from carebench.compliance import demo as compliance_demo
+
+        compliance_demo.build(org)
         from carebench.encounters import procedure_demo
 
         procedure_demo.build(org)
