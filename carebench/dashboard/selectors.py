@@ -94,4 +94,5 @@ def staff_and_compliance(organization: Organization, zone: str) -> dict[str, Any
         "due_soon": compliance.plans_due_soon(organization, today=today),
         "excursions": compliance.open_excursions(organization),
         "missing_readings": compliance.units_missing_readings(organization),
+        "cosign_waiting": len(staff.open_cosign_requests(organization)),
     }

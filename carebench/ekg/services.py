@@ -93,7 +93,9 @@ def attach_ekg(
             raise PermissionError("encounter belongs to another organization")
         if encounter.patient_id != patient.pk:
             errors.add("encounter", "belongs to another patient")
-    require_task(actor=actor, task="ekg", facility=work_facility(actor, encounter))
+    require_task(
+        actor=actor, task="ekg", facility=work_facility(actor, encounter), patient_id=patient.pk
+    )
     digest = hashlib.sha256(data).hexdigest()
     earlier = (
         EkgRecording.objects.for_org(actor.organization)

@@ -199,7 +199,9 @@ def record_vitals(
         _check_encounter(actor, encounter, errors)
         if encounter.patient_id != patient.pk:
             errors.add("encounter", "belongs to another patient")
-    require_task(actor=actor, task="vitals", facility=work_facility(actor, encounter))
+    require_task(
+        actor=actor, task="vitals", facility=work_facility(actor, encounter), patient_id=patient.pk
+    )
     now = clock.now()
     taken_at = taken_at or now
     if taken_at > now + timedelta(minutes=5):

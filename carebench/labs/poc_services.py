@@ -345,7 +345,12 @@ def record_poc_result(
         "patient", "encounter__facility", "ordering_provider__user"
     ).get(pk=order_item.order_id)
     patient = order.patient
-    require_task(actor=actor, task="poc_test", facility=work_facility(actor, order.encounter))
+    require_task(
+        actor=actor,
+        task="poc_test",
+        facility=work_facility(actor, order.encounter),
+        patient_id=patient.pk,
+    )
     zone = zone_for(actor, order)
     today = clock.today(zone)
     found = definition(order_item)

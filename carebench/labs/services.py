@@ -560,6 +560,7 @@ def collect_specimen(
             actor=actor,
             task="venipuncture",
             facility=work_facility(actor, specimen.order.encounter),
+            patient_id=specimen.patient_id,
         )
     now = clock.now()
     collected_at = collected_at or now

@@ -564,7 +564,7 @@ def record_dose(
     user = _user(actor)
     residency = order.residency
     facility = residency.facility
-    require_task(actor=actor, task="med_pass", facility=facility)
+    require_task(actor=actor, task="med_pass", facility=facility, patient_id=residency.patient_id)
     zone = zone_of(facility)
     now = clock.now()
     at = at or now

@@ -777,6 +777,7 @@ def administer(
         actor=actor,
         task="immunization" if product.is_vaccine else "injection",
         facility=facility_for(actor, encounter),
+        patient_id=patient.pk,
     )
     today = clock.today(zone_for(actor, encounter))
     errors = FieldErrors()

@@ -178,3 +178,31 @@ class ScopeRule(OrganizationScoped):
         return (
             f"{self.get_task_display()} {self.state or 'any state'} {self.facility_kind or 'any'}"
         )
+
+
+class CosignRequest(OrganizationScoped):
+    """A task a scope rule lets the worker do only with a provider's co-signature: written when
+    the task is documented, closed when a provider co-signs it."""
+
+    task = models.CharField(max_length=30, choices=Task.choices)
+    worker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="+")
+    patient_id = models.BigIntegerField(null=True, blank=True)
+    rule_note = models.CharField(max_length=300, blank=True)
+    requested_at = models.DateTimeField()
+    cosigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cosigned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "pk"]
+        permissions = [("cosign_cosignrequest", "Can co-sign a task done under a provider")]
+        indexes = [models.Index(fields=["organization", "cosigned_at"], name="cosign_open")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(cosigned_at__isnull=True, cosigned_by__isnull=True)
+                | models.Q(cosigned_at__isnull=False, cosigned_by__isnull=False),
+                name="cosign_who_and_when",
+            ),
+        ]

@@ -20,13 +20,14 @@ _MANAGE = [
     "staff.view_scoperule",
     "staff.add_scoperule",
     "staff.change_scoperule",
+    "staff.view_cosignrequest",
 ]
 
 PERMISSIONS: dict[str, list[str]] = {
     "manager": _MANAGE,
     "admin": _MANAGE,
     "mat": _READ_RULES,
-    "provider": _READ_RULES,
+    "provider": _READ_RULES + ["staff.view_cosignrequest", "staff.cosign_cosignrequest"],
     "nurse": _READ_RULES,
     "medtech": _READ_RULES,
     "frontdesk": _READ_RULES,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dateutil.relativedelta import relativedelta
 
@@ -177,3 +177,25 @@ def scope_rules(organization: Organization) -> list[ScopeRule]:
 
 def get_rule(organization: Organization, pk: int) -> ScopeRule:
     return ScopeRule.objects.for_org(organization).get(pk=pk)
+
+
+def open_cosign_requests(organization: Organization) -> list[Any]:
+    """Tasks waiting for a provider's co-signature, oldest first, with the patient's name."""
+    from carebench.patients.models import Patient
+
+    from .models import CosignRequest
+
+    rows = list(
+        CosignRequest.objects.for_org(organization)
+        .filter(cosigned_at__isnull=True)
+        .select_related("worker", "facility")
+        .order_by("requested_at", "pk")
+    )
+    names = dict(
+        Patient.objects.for_org(organization)
+        .filter(pk__in=[r.patient_id for r in rows if r.patient_id])
+        .values_list("pk", "family_name")
+    )
+    for row in rows:
+        row.patient_name = names.get(row.patient_id, "")
+    return rows

@@ -29,7 +29,15 @@ from carebench.core.errors import FieldErrors
 from carebench.core.models import Facility, Organization
 
 from . import status as st
-from .models import CeEntry, Credential, CredentialNotice, CredentialType, ScopeRule, Task
+from .models import (
+    CeEntry,
+    CosignRequest,
+    Credential,
+    CredentialNotice,
+    CredentialType,
+    ScopeRule,
+    Task,
+)
 
 if TYPE_CHECKING:
     from carebench.accounts.models import User
@@ -651,9 +659,14 @@ def check_task(
         and (not (kinds := {k.pk for k in rule.credential_types.all()}) or bool(kinds & current))
     ]
     if satisfied:
+        cosign = all(rule.requires_cosign for rule in satisfied)
+        notes = "; ".join(rule.note for rule in satisfied if rule.note)
         return ScopeDecision(
             allowed=True,
-            requires_cosign=all(rule.requires_cosign for rule in satisfied),
+            requires_cosign=cosign,
+            message=f"a provider co-signs this task{f' ({notes})' if notes else ''}"
+            if cosign
+            else "",
             ruled=True,
         )
     # Name only the newest credential of each type, and only types a role-matched rule wants.
@@ -674,11 +687,28 @@ def check_task(
 
 
 def require_task(
-    *, actor: Actor, task: str, facility: Facility | None, worker: User | None = None
+    *,
+    actor: Actor,
+    task: str,
+    facility: Facility | None,
+    worker: User | None = None,
+    patient_id: int | None = None,
 ) -> ScopeDecision:
     """`check_task`, refusing: a `ValidationError({"scope": [message]})` and an audit event
-    (access denied, with the task and facility) when the worker may not do it."""
+    (access denied, with the task and facility) when the worker may not do it. When the rule
+    that allows it needs a provider's co-signature, a `CosignRequest` goes on the providers'
+    queue (in the caller's transaction: gone if the documenting fails)."""
     decision = check_task(actor=actor, task=task, facility=facility, worker=worker)
+    if decision.allowed and decision.requires_cosign and facility is not None:
+        CosignRequest.objects.create(
+            organization=actor.organization,
+            task=task,
+            worker=worker if worker is not None else _user(actor),
+            facility=facility,
+            patient_id=patient_id,
+            rule_note=decision.message[:300],
+            requested_at=clock.now(),
+        )
     if not decision.allowed:
         person = worker if worker is not None else _user(actor)
         audit.record_for_actor(
@@ -876,3 +906,27 @@ def install_example_rules(*, actor: Actor) -> list[ScopeRule]:
             detail={"examples_added": len(created)},
         )
     return created
+
+
+@transaction.atomic
+def cosign_task(*, actor: Actor, request: CosignRequest) -> CosignRequest:
+    """A provider co-signs a task done under their supervision."""
+    actor.check_owns(request, "co-sign request")
+    user = _user(actor)
+    request = CosignRequest.objects.select_for_update().get(pk=request.pk)
+    if request.cosigned_at is not None:
+        raise ValidationError({"__all__": ["already co-signed"]})
+    if request.worker_id == user.pk:
+        raise ValidationError({"__all__": ["a task cannot be co-signed by the worker who did it"]})
+    request.cosigned_by = user
+    request.cosigned_at = clock.now()
+    request.save(update_fields=["cosigned_by", "cosigned_at", "updated_at"])
+    audit.record_for_actor(
+        actor,
+        action=Action.UPDATE,
+        patient_id=request.patient_id,
+        resource_type="CosignRequest",
+        resource_id=request.pk,
+        detail={"task": request.task, "worker": request.worker_id, "cosigned": True},
+    )
+    return request

@@ -367,3 +367,29 @@ def load_examples(request: HttpRequest) -> HttpResponse:
         "state's law, then edit or retire them.",
     )
     return redirect("staff:rules")
+
+
+@require_GET
+@require_perms("staff.view_cosignrequest")
+def cosign_queue(request: HttpRequest) -> HttpResponse:
+    """Tasks done under a rule that needs a provider's co-signature, waiting for one."""
+    rows = selectors.open_cosign_requests(_org(request))
+    record_read(request, patient_id=None, resource_type="CosignRequest", detail={"rows": len(rows)})
+    return render(request, "staff/cosign.html", {"rows": rows})
+
+
+@require_POST
+@require_perms("staff.cosign_cosignrequest")
+def cosign(request: HttpRequest, pk: int) -> HttpResponse:
+    from .models import CosignRequest
+
+    row = CosignRequest.objects.for_org(_org(request)).filter(pk=pk).first()
+    if row is None:
+        raise Http404("no such co-sign request")
+    try:
+        services.cosign_task(actor=_actor(request), request=row)
+    except ValidationError as exc:
+        messages.error(request, messages_of(exc))
+    else:
+        messages.success(request, "Co-signed.")
+    return redirect("staff:cosign_queue")

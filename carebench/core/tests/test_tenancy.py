@@ -373,7 +373,17 @@ def _staff(w: SimpleNamespace) -> SimpleNamespace:
             proof=b"%PDF-1.4 proof",
         )
         rule = staff.add_scope_rule(actor=actor_for(w.user), task="vitals", roles=["mat"])
-        w.staff = SimpleNamespace(worker=worker, credential=credential, rule=rule)
+        from carebench.core import clock
+        from carebench.staff.models import CosignRequest
+
+        cosign = CosignRequest.objects.create(
+            organization=org,
+            task="injection",
+            worker=worker,
+            facility=w.encounter.facility,
+            requested_at=clock.now(),
+        )
+        w.staff = SimpleNamespace(worker=worker, credential=credential, rule=rule, cosign=cosign)
     return w.staff
 
 
@@ -535,6 +545,7 @@ ROUTES: dict[str, Any] = {
     "staff:verify": lambda w: {"pk": _staff(w).credential.pk},
     "staff:void": lambda w: {"pk": _staff(w).credential.pk},
     "staff:retire_rule": lambda w: {"pk": _staff(w).rule.pk},
+    "staff:cosign": lambda w: {"pk": _staff(w).cosign.pk},
     # compliance routes
     "compliance:device": lambda w: {"pk": _compliance(w).device.pk},
     "compliance:add_plan": lambda w: {"pk": _compliance(w).device.pk},
