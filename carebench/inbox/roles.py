@@ -1,7 +1,8 @@
 """Which role holds which permission of this app (merged into accounts/roles.py).
 
-Every clinical and front-desk role may create and work items (view, add, change); managers and
-administrators also see every open item of the organization. Nobody deletes one.
+Every clinical and front-desk role may create and work items (view, add, change), the
+medication technician too (refill requests to the pharmacy, messages for the nurse); managers
+and administrators also see every open item of the organization. Nobody deletes one.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ PERMISSIONS: dict[str, list[str]] = {
     "frontdesk": WORK,
     "provider": WORK,
     "nurse": WORK,
+    "medtech": WORK,
     "manager": WORK + SEE_ALL,
     "biller": WORK,
     "admin": WORK + SEE_ALL,

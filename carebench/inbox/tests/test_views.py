@@ -23,8 +23,10 @@ def test_every_clinical_and_front_desk_role_may_open_the_inbox(
         assert signed_in(user).get(reverse("inbox:home")).status_code == 200, user.username
 
 
-def test_a_role_without_inbox_permissions_is_refused(medtech):
-    client = signed_in(medtech)
+def test_a_user_without_inbox_permissions_is_refused(org):
+    from carebench.testing import UserFactory
+
+    client = signed_in(UserFactory(organization=org, username="no-roles", roles=[]))
     assert client.get(reverse("inbox:home")).status_code == 403
     assert client.get(reverse("inbox:new")).status_code == 403
 
