@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from carebench.core.actor import Actor
 
 
-def organization_from(value: str | None) -> Any:
+def organization_from(value: str | None, *, flag: str = "--organization") -> Any:
     """The organization named by slug or id; without a value, the only organization."""
     from carebench.core.models import Organization
 
@@ -24,7 +24,7 @@ def organization_from(value: str | None) -> Any:
         return found
     organizations = list(Organization.objects.all()[:2])
     if len(organizations) != 1:
-        raise CommandError("say which organization with --organization SLUG")
+        raise CommandError(f"say which organization with {flag} SLUG")
     return organizations[0]
 
 

@@ -25,33 +25,10 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
-def _organization(value: str | None) -> Any:
-    from carebench.core.models import Organization
-
-    if value:
-        found = Organization.objects.filter(slug=value).first()
-        if found is None and value.isdigit():
-            found = Organization.objects.filter(pk=int(value)).first()
-        if found is None:
-            raise CommandError(f"no organization {value!r} (give its slug or id)")
-        return found
-    organizations = list(Organization.objects.all()[:2])
-    if len(organizations) != 1:
-        raise CommandError("say which organization with --org SLUG")
-    return organizations[0]
-
-
 def _actor(options: dict[str, Any]) -> Any:
-    from carebench.accounts.models import User
-    from carebench.core.actor import Actor
+    from carebench.core.cli import cli_actor, organization_from
 
-    organization = _organization(options.get("org"))
-    user = None
-    if options.get("user"):
-        user = User.objects.filter(username=options["user"], organization=organization).first()
-        if user is None:
-            raise CommandError(f"no user {options['user']!r} in {organization.slug}")
-    return Actor(user=user, organization=organization, channel="cli")
+    return cli_actor(organization_from(options.get("org"), flag="--org"), options.get("user"))
 
 
 def _day(value: str) -> date:

@@ -60,20 +60,9 @@ TYPE_HELP = {
 
 
 def _organization(value: str | None) -> Any:
-    from carebench.core.models import Organization
+    from carebench.core.cli import organization_from
 
-    if value:
-        query = Organization.objects.filter(slug=value)
-        if value.isdigit():
-            query = Organization.objects.filter(pk=int(value)) | query
-        found = query.first()
-        if found is None:
-            raise CommandError(f"no organization {value!r} (give its slug or id)")
-        return found
-    organizations = list(Organization.objects.all()[:2])
-    if len(organizations) != 1:
-        raise CommandError("say which organization with --organization SLUG")
-    return organizations[0]
+    return organization_from(value)
 
 
 def _read_text(name: str) -> str:
