@@ -226,6 +226,8 @@ class DoseRecord(Voidable):
         ]
         indexes = [
             models.Index(fields=["residency", "recorded_at"], name="dose_residency_time"),
+            # the pass: a home's records in a two-hour window
+            models.Index(fields=["organization", "scheduled_at"], name="dose_org_scheduled"),
             models.Index(fields=["organization", "effectiveness_due_at"], name="dose_prn_checks"),
         ]
 

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -230,9 +230,14 @@ class OrderSchedule:
     stop: date | None
     prn: bool = False
     weekday: int | None = None
+    # Worked out once here: the pass list asks each order for its doses on two days.
+    repeat: str = field(init=False, repr=False, compare=False)
+    day_times: tuple[time, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         freq = lookup_frequency(self.frequency)
+        object.__setattr__(self, "repeat", freq.repeat)
+        object.__setattr__(self, "day_times", tuple(sorted(set(self.times))))
         if self.weekday is not None:
             if not 0 <= self.weekday <= 6:
                 raise ValueError(f"order {self.order_id}: weekday must be 0 (Monday) to 6")
@@ -245,7 +250,7 @@ class OrderSchedule:
 
     @property
     def is_prn(self) -> bool:
-        return self.prn or lookup_frequency(self.frequency).repeat == AS_NEEDED
+        return self.prn or self.repeat == AS_NEEDED
 
 
 @dataclass(frozen=True)
@@ -324,14 +329,14 @@ def doses_on(order: OrderSchedule, day: date) -> list[time]:
     OTHER DAY order (counted from `start`), or for a PRN order."""
     if order.is_prn or day < order.start or (order.stop is not None and day > order.stop):
         return []
-    repeat = lookup_frequency(order.frequency).repeat
+    repeat = order.repeat
     if repeat == WEEKLY:
         weekday = order.weekday if order.weekday is not None else order.start.weekday()
         if day.weekday() != weekday:
             return []
     elif repeat == EVERY_OTHER_DAY and (day - order.start).days % 2:
         return []
-    return sorted(set(order.times))
+    return list(order.day_times)
 
 
 def _zone(zone: str) -> ZoneInfo:

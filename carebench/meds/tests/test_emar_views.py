@@ -65,6 +65,16 @@ def test_the_pass_lists_the_residents_with_their_counts(home: Any) -> None:
     assert f'data-order="{home.lisinopril.pk}"' not in page  # nobody open yet
 
 
+def test_the_residents_rows_mark_the_open_one_and_escape_names(home: Any) -> None:
+    patient = home.resident.patient
+    patient.family_name = "O'Brien <b>"
+    patient.save(update_fields=["family_name"])
+    page = home.client.get(_pass_url(home, home.resident)).content.decode()
+    assert f'<tr data-residency="{home.resident.pk}" aria-current="true">' in page
+    assert "O&#x27;Brien &lt;b&gt;" in page and "O'Brien <b>" not in page
+    assert f"&amp;resident={home.resident.pk}" in page
+
+
 def test_the_open_resident_shows_the_doses_in_the_window(home: Any) -> None:
     page = home.client.get(_pass_url(home, home.resident)).content.decode()
     assert f'data-order="{home.metoprolol.pk}"' in page
