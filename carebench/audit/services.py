@@ -4,10 +4,12 @@ appends several at once (one lock of the chain head, one INSERT)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from carebench.core import clock
@@ -82,6 +84,46 @@ def record_many(events: Sequence[Mapping[str, Any]]) -> list[AuditEvent]:
     if not events:
         return []
     chains = [chain_for(event["organization_id"]) for event in events]
+    with _read_commit(events):
+        return _append(events, chains)
+
+
+# Reads (a chart opened, a search) are recorded in a transaction of their own that need not wait
+# for the disk: see docs/adr/0008-read-audit-commits.md. Changes are always durable.
+READ_ACTIONS = frozenset({Action.VIEW, Action.SEARCH})
+
+
+@contextmanager
+def _read_commit(events: Sequence[Mapping[str, Any]]) -> Iterator[None]:
+    connection = transaction.get_connection()
+    relaxed = (
+        not settings.CAREBENCH_DURABLE_READ_AUDIT
+        and not connection.in_atomic_block
+        and all(str(event["action"]) in READ_ACTIONS for event in events)
+    )
+    if not relaxed:
+        yield
+        return
+    if connection.vendor == "postgresql":
+        with transaction.atomic(savepoint=False):
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            yield
+        return
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA synchronous=FULL")
+        return
+    yield
+
+
+def _append(events: Sequence[Mapping[str, Any]], chains: list[str]) -> list[AuditEvent]:
     # No savepoint: an audit event that cannot be written fails the change it records.
     with transaction.atomic(savepoint=False):
         heads = {chain: _locked_head(chain) for chain in sorted(set(chains))}

@@ -177,6 +177,10 @@ AXES_VERBOSE = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_IPWARE_PROXY_COUNT = env_int("CAREBENCH_PROXY_COUNT", 0) or None
 
+# Read audit events (views, searches) commit without waiting for the disk unless this is set;
+# changes always do. docs/adr/0008-read-audit-commits.md
+CAREBENCH_DURABLE_READ_AUDIT = env_bool("CAREBENCH_DURABLE_READ_AUDIT", False)
+
 # Idle time-out (sliding) and absolute time-out since login.
 CAREBENCH_IDLE_TIMEOUT_MINUTES = env_int("CAREBENCH_IDLE_TIMEOUT_MINUTES", 15)
 CAREBENCH_ABSOLUTE_TIMEOUT_HOURS = env_int("CAREBENCH_ABSOLUTE_TIMEOUT_HOURS", 12)
