@@ -117,13 +117,15 @@ def day_view(
     day: date,
     *,
     provider: Provider | None = None,
+    providers: list[Provider] | None = None,
 ) -> list[DayColumn]:
-    """One column per provider working (or booked) that day at the facility."""
+    """One column per provider working (or booked) that day at the facility (`providers`: the
+    facility's providers when the caller has them already)."""
     start, end = _day_bounds(day, facility.time_zone)
     rows = (
         Appointment.objects.for_org(organization)
         .filter(overlap_filter(start, end), facility=facility)
-        .order_by("start", "provider__family_name")
+        .order_by("start", "pk")  # columns come from the providers list: no join to sort by
     )
     if provider is not None:
         rows = rows.filter(provider=provider)
@@ -144,15 +146,14 @@ def day_view(
         ]
     else:
         appointments = [DayVisit(*row) for row in rows.values_list(*DAY_VISIT_COLUMNS)]
-    providers = (
-        list(
+    if provider is not None:
+        providers = [provider]
+    elif providers is None:
+        providers = list(
             providers_for(organization)
             .filter(facilities=facility)
             .order_by("family_name", "given_name")
         )
-        if provider is None
-        else [provider]
-    )
     by_provider: dict[int, list[DayVisit]] = {p.pk: [] for p in providers}
     for appt in appointments:
         by_provider.setdefault(appt.provider_id, []).append(appt)

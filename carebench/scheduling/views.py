@@ -210,7 +210,7 @@ def day(request: HttpRequest) -> HttpResponse:
     shown = parse_date(request.GET.get("date"), clock.today(facility.time_zone))
     providers = list(selectors.providers_for(org).filter(facilities=facility))
     chosen = next((p for p in providers if str(p.pk) == request.GET.get("provider")), None)
-    columns = selectors.day_view(org, facility, shown, provider=chosen)
+    columns = selectors.day_view(org, facility, shown, provider=chosen, providers=providers)
     placed, hours, rows = _grid(columns, shown, facility.time_zone)
     record_read(
         request,
