@@ -95,3 +95,22 @@ def test_cli_help_lists_commands(capsys):
     assert code == 0
     for name in ("serve", "demo", "token", "audit", "backup", "restore"):
         assert name in out
+
+
+def test_serve_collects_static_files_for_the_production_storage(settings, tmp_path):
+    from carebench.core.management.commands.carebench_serve import collect_static_if_needed
+
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    assert collect_static_if_needed() is True
+    assert (tmp_path / "staticfiles.json").exists()
+    assert collect_static_if_needed() is False  # the manifest is up to date
+
+
+def test_serve_collects_nothing_in_development(settings):
+    from carebench.core.management.commands.carebench_serve import collect_static_if_needed
+
+    assert collect_static_if_needed() is False

@@ -1,7 +1,9 @@
 """`carebench serve`: migrate if needed, then run gunicorn on this machine.
 
-Static files come from WhiteNoise with finders, so there is no collectstatic step. SQLite allows
-one writer at a time, so a few processes with a few threads each is the right shape.
+Static files come from WhiteNoise. In development it serves them from the app folders; the
+production settings use hashed, compressed files from a manifest, which `serve` collects (into
+var/static) before starting when the manifest is missing or older than the sources. SQLite
+allows one writer at a time, so a few processes with a few threads each is the right shape.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -43,6 +46,33 @@ def migrate_if_needed(stdout: Any = None) -> int:
             stdout.write(f"Applying {len(pending)} database migration(s)...")
         call_command("migrate", interactive=False, verbosity=0)
     return len(pending)
+
+
+def collect_static_if_needed(stdout: Any = None) -> bool:
+    """With a manifest static-files storage (the production settings), run `collectstatic`
+    when the manifest is missing or a source file is newer; without it every page is a 500."""
+    from django.contrib.staticfiles.finders import get_finders
+    from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
+
+    if not isinstance(staticfiles_storage, ManifestFilesMixin):
+        return False
+    manifest = Path(settings.STATIC_ROOT) / staticfiles_storage.manifest_name
+    if manifest.exists():
+        built = manifest.stat().st_mtime
+        newest = max(
+            (
+                Path(storage.path(path)).stat().st_mtime
+                for finder in get_finders()
+                for path, storage in finder.list([])
+            ),
+            default=0.0,
+        )
+        if newest <= built:
+            return False
+    if stdout is not None:
+        stdout.write("Collecting static files...")
+    call_command("collectstatic", interactive=False, verbosity=0)
+    return True
 
 
 def gunicorn_argv(*, host: str, port: int, workers: int, threads: int) -> list[str]:
@@ -116,6 +146,7 @@ def serve(command: BaseCommand, options: dict[str, Any]) -> None:
     threads = max(1, int(options.get("threads") or DEFAULT_THREADS))
     settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
     migrate_if_needed(command.stdout)
+    collect_static_if_needed(command.stdout)
     argv = gunicorn_argv(host=host, port=port, workers=workers, threads=threads)
     if options.get("print_command"):
         command.stdout.write(" ".join(argv))
