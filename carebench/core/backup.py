@@ -1,9 +1,12 @@
 """Backups: one archive file holding a manifest and a consistent copy of the database.
 
 The archive is a gzip'd tar with two members: `manifest.json` (format "carebench-backup",
-version 1, when, which database, the migration state, and the payload's SHA-256) and the
-payload: a SQLite database made with SQLite's online backup API, or a PostgreSQL
-`pg_dump --format=custom` file. Both copies are consistent while the application keeps running.
+version 1, when, which database, the migration state, the payload's SHA-256, and each table's
+row count and row checksum as of the copy) and the payload: a SQLite database made with SQLite's
+online backup API, or a PostgreSQL `pg_dump --format=custom` file. Both copies are consistent
+while the application keeps running; on PostgreSQL the row checksums are read in the snapshot
+pg_dump copies (`pg_export_snapshot`, `pg_dump --snapshot`), on SQLite from the copy itself, so
+`table_checksums()` on a restored database gives exactly the manifest's.
 
 Restoring checks everything before it changes anything: the archive, the manifest, the
 checksum and the database vendor. SQLite is then replaced in one `os.replace`; PostgreSQL is
@@ -136,21 +139,106 @@ def _temp_dir(near: Path) -> Iterator[Path]:
 # --- backup -----------------------------------------------------------------------------------
 
 
-def _dump_sqlite(target: Path) -> None:
+# Each table's rows and a checksum of them: the sum of every row's hash (its first 60 bits), so
+# the order rows come in does not matter. Compared only between databases of one vendor.
+_ROW_HASH_BITS = 60
+
+
+def _sqlite_checksums(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+    names = [
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name"
+        )
+    ]
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        count = total = 0
+        quoted = '"' + name.replace('"', '""') + '"'
+        for row in conn.execute(f"SELECT * FROM {quoted}"):  # noqa: S608 - a table's own name
+            digest = hashlib.md5(repr(row).encode(), usedforsecurity=False).digest()
+            total += int.from_bytes(digest[:8], "big") >> (64 - _ROW_HASH_BITS)
+            count += 1
+        out[name] = {"rows": count, "checksum": str(total)}
+    return out
+
+
+def _postgresql_checksums(cursor: Any) -> dict[str, dict[str, Any]]:
+    cursor.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
+    )
+    names = [row[0] for row in cursor.fetchall()]
+    row_sum = "coalesce(sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint), 0)"
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        quoted = '"' + name.replace('"', '""') + '"'
+        cursor.execute(f"SELECT count(*), {row_sum} FROM {quoted} AS t")  # noqa: S608
+        count, total = cursor.fetchone()
+        out[name] = {"rows": int(count), "checksum": str(int(total))}
+    return out
+
+
+def table_checksums() -> dict[str, dict[str, Any]]:
+    """Every table of the database as it is now: {"table": {"rows": n, "checksum": "..."}}, as
+    a backup's manifest has them for the moment of the copy."""
+    vendor = _vendor()
+    if vendor == "sqlite":
+        conn = sqlite3.connect(str(_sqlite_path()), timeout=30)
+        try:
+            return _sqlite_checksums(conn)
+        finally:
+            conn.close()
+    with _connection().cursor() as cursor:
+        return _postgresql_checksums(cursor)
+
+
+def _dump_sqlite(target: Path) -> dict[str, dict[str, Any]]:
     source = sqlite3.connect(str(_sqlite_path()), timeout=30)
     try:
         destination = sqlite3.connect(str(target))
         try:
-            source.backup(destination, pages=4096)
+            # All pages in one step, in one read transaction (WAL: writers go on meanwhile). A
+            # copy in steps starts again whenever another connection writes between two steps,
+            # so under steady writes a database of more than one step's pages took minutes or
+            # never finished.
+            source.backup(destination, pages=-1)
+            return _sqlite_checksums(destination)
         finally:
             destination.close()
     finally:
         source.close()
 
 
-def _dump_postgresql(target: Path) -> None:
+def _dump_postgresql(target: Path) -> dict[str, dict[str, Any]]:
+    """pg_dump in a snapshot this function holds open, and the row checksums read in it."""
     params, env = _pg_params()
-    _run([_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target), *params], env)
+    tool = _tool("pg_dump")
+    wrapper = _connection()
+    snapshot_conn = wrapper.get_new_connection(wrapper.get_connection_params())
+    try:
+        snapshot_conn.autocommit = True
+        with snapshot_conn.cursor() as cursor:
+            cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            cursor.execute("SELECT pg_export_snapshot()")
+            snapshot = cursor.fetchone()[0]
+            _run(
+                [
+                    tool,
+                    "--format=custom",
+                    "--no-owner",
+                    f"--snapshot={snapshot}",
+                    "--file",
+                    str(target),
+                    *params,
+                ],
+                env,
+            )
+            tables = _postgresql_checksums(cursor)
+            cursor.execute("COMMIT")
+    finally:
+        snapshot_conn.close()
+    return tables
 
 
 def write_archive(path: Path, manifest: dict[str, Any], payload: Path) -> None:
@@ -181,10 +269,7 @@ def create_backup(path: Path | str) -> BackupResult:
     vendor = _vendor()
     with _temp_dir(path.parent) as work:
         payload = work / PAYLOAD_NAMES[vendor]
-        if vendor == "sqlite":
-            _dump_sqlite(payload)
-        else:
-            _dump_postgresql(payload)
+        tables = _dump_sqlite(payload) if vendor == "sqlite" else _dump_postgresql(payload)
         manifest: dict[str, Any] = {
             "format": FORMAT,
             "version": VERSION,
@@ -199,6 +284,7 @@ def create_backup(path: Path | str) -> BackupResult:
                 "sha256": _sha256(payload),
                 "size": payload.stat().st_size,
             },
+            "tables": tables,
         }
         write_archive(path, manifest, payload)
     audit.record(

@@ -106,8 +106,13 @@ def _apply_search_keys(patient: Patient) -> None:
 
 
 def _next_mrn(organization: Organization) -> str:
-    """Take the next MRN for the organization, under a row lock (IMMEDIATE on SQLite)."""
-    org = Organization.objects.select_for_update().get(pk=organization.pk)
+    """Take the next MRN for the organization, under a row lock (IMMEDIATE on SQLite).
+
+    FOR NO KEY UPDATE, not FOR UPDATE: every row of the organization points at this one, and
+    PostgreSQL checks those (deferred) foreign keys at COMMIT with FOR KEY SHARE, after the
+    writer took the audit chain's head; FOR UPDATE blocks that, and the two writers deadlocked.
+    """
+    org = Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
     mrn = org.next_mrn
     Organization.objects.filter(pk=org.pk).update(next_mrn=mrn + 1)
     return str(mrn)

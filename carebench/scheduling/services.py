@@ -353,8 +353,11 @@ def _check_conflicts(
 
 
 def _lock(req: BookingRequest) -> None:
-    Provider.objects.select_for_update().only("id").get(pk=req.provider.pk)
-    Patient.objects.select_for_update().only("id").get(pk=req.patient.pk)
+    # NO KEY UPDATE: still one booking at a time, but a writer whose (deferred) foreign key to
+    # this patient is checked at its COMMIT, after it took the audit chain's head, is not
+    # blocked (with FOR UPDATE the two deadlocked on PostgreSQL).
+    Provider.objects.select_for_update(no_key=True).only("id").get(pk=req.provider.pk)
+    Patient.objects.select_for_update(no_key=True).only("id").get(pk=req.patient.pk)
 
 
 def book_appointment(
