@@ -50,7 +50,8 @@ class SessionTimeoutMiddleware:
             idle = settings.CAREBENCH_IDLE_TIMEOUT_MINUTES * 60
             absolute = settings.CAREBENCH_ABSOLUTE_TIMEOUT_HOURS * 3600
             login_at = request.session.get("carebench_login_at", now)
-            last_seen = request.session.get("carebench_last_seen", now)
+            # no activity written yet (the first request after sign-in): idle since sign-in
+            last_seen = request.session.get("carebench_last_seen", login_at)
             reason = None
             if now - last_seen > idle:
                 reason = "idle"

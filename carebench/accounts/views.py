@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from io import BytesIO
 from typing import Any
+from urllib.parse import urlencode
 
 import qrcode
 import qrcode.image.svg
@@ -56,7 +57,11 @@ class TokenForm(forms.Form):
 
 def _safe_next(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or "/"
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+    # a path on this site only: anything else (another host, or a bare word that `redirect`
+    # would take for a view name) goes home
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}
+    ):
         return target
     return "/"
 
@@ -69,7 +74,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         user = form.get_user()
         login(request, user)
         if user_has_device(user):
-            return redirect(f"/account/mfa/verify/?next={_safe_next(request)}")
+            return redirect(f"/account/mfa/verify/?{urlencode({'next': _safe_next(request)})}")
         if user.mfa_required:
             return redirect("accounts:mfa_setup")
         return redirect(_safe_next(request))

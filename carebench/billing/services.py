@@ -167,16 +167,29 @@ def _digits(text: str) -> str:
     return re.sub(r"\D", "", text or "")
 
 
+MAX_CSV_ROWS = 50_000  # rows of a code or fee file
+MAX_CSV_PROBLEMS = 20  # problems listed for a refused file (the rest: "... and more")
+
+
 def _csv_rows(text: str, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ValidationError(
+            {"file": [f"line {line} holds a NUL byte: a CSV is text (is it UTF-16 or binary?)"]}
+        )
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip().lower() for h in reader.fieldnames or []]
     missing = [c for c in required if c not in header]
     if missing:
         raise ValidationError({"file": [f"the header needs the column(s): {', '.join(missing)}"]})
     reader.fieldnames = header
-    rows = []
+    rows: list[tuple[int, dict[str, str]]] = []
     errors = FieldErrors()
     for number, row in enumerate(reader, start=2):
+        if len(rows) >= MAX_CSV_ROWS:
+            raise ValidationError({"file": [f"has more than {MAX_CSV_ROWS} rows: split it"]})
+        if len(errors.errors) >= MAX_CSV_PROBLEMS:
+            break
         if row.get(None):  # type: ignore[call-overload]
             errors.add(
                 f"row {number}",
@@ -198,6 +211,9 @@ def import_procedure_codes(*, actor: Actor, text: str, source: str = "") -> dict
         errors.add("file", "has no rows under its header")
     parsed: dict[str, tuple[str, str, bool]] = {}
     for number, row in rows:
+        if len(errors.errors) >= MAX_CSV_PROBLEMS:
+            errors.add("file", "... and more: fix these rows first")
+            break
         code = row.get("code", "").upper()
         label = row.get("label", "")
         if not is_procedure_code(code):
@@ -338,6 +354,9 @@ def import_fees(*, actor: Actor, schedule: FeeSchedule, text: str) -> dict[str, 
     rows = _csv_rows(text, ("code", "amount"))
     parsed: dict[tuple[str, str], Decimal] = {}
     for number, row in rows:
+        if len(errors.errors) >= MAX_CSV_PROBLEMS:
+            errors.add("file", "... and more: fix these rows first")
+            break
         code = row.get("code", "").upper()
         modifier = row.get("modifier", "").upper()
         if not is_procedure_code(code):

@@ -41,6 +41,22 @@ from .models import BillingProfile, Claim, ClaimBatch, FeeSchedule, ProcedureCod
 from .superbill import EM_CODES
 
 INVALID = 422
+MAX_CSV_BYTES = 5 * 1024 * 1024  # a code or fee file (every CPT and HCPCS code is under 2 MB)
+
+
+def _csv_text(upload: Any) -> str:
+    """An uploaded code or fee file as text: at most 5 MB, UTF-8 (a BOM is fine)."""
+    if upload.size > MAX_CSV_BYTES:
+        raise ValidationError(
+            {"file": [f"is {upload.size / 1_048_576:.1f} MB; the limit is 5 MB: split the file"]}
+        )
+    data = upload.read()
+    try:
+        return str(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            {"file": [f"is not UTF-8 text (byte {exc.start + 1}): save the CSV as UTF-8"]}
+        ) from None
 
 
 def _org(request: HttpRequest) -> Any:
@@ -404,9 +420,9 @@ def setup(request: HttpRequest) -> HttpResponse:
             upload = code_form.cleaned_data["file"]
             try:
                 counts = services.import_procedure_codes(
-                    actor=actor, text=upload.read().decode("utf-8-sig"), source=upload.name
+                    actor=actor, text=_csv_text(upload), source=upload.name
                 )
-            except (ValidationError, UnicodeDecodeError) as exc:
+            except ValidationError as exc:
                 for message in messages_with_fields(exc):
                     code_form.add_error(None, message)
             else:
@@ -425,9 +441,9 @@ def setup(request: HttpRequest) -> HttpResponse:
                 counts = services.import_fees(
                     actor=actor,
                     schedule=fee_form.cleaned_data["schedule"],
-                    text=upload.read().decode("utf-8-sig"),
+                    text=_csv_text(upload),
                 )
-            except (ValidationError, UnicodeDecodeError) as exc:
+            except ValidationError as exc:
                 for message in messages_with_fields(exc):
                     fee_form.add_error(None, message)
             else:

@@ -142,13 +142,22 @@ def parse_logger_csv(text: str, *, unit: str | None = None) -> LoggerFile:
     if unit not in (None, "", "C", "F"):
         raise LoggerCsvError([f"unit must be C or F, not {unit!r}"])
     text = text.lstrip("\ufeff")
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise LoggerCsvError(
+            [f"line {line} holds a NUL byte: a CSV is text (is the file UTF-16 or binary?)"]
+        )
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
             text[:4096], delimiters=",;\t"
         )
     except csv.Error:
         dialect = csv.excel
-    lines = list(csv.reader(io.StringIO(text), dialect))
+    reader = csv.reader(io.StringIO(text), dialect)
+    try:
+        lines = list(reader)
+    except csv.Error as exc:
+        raise LoggerCsvError([f"line {reader.line_num}: not readable as CSV ({exc})"]) from None
     header_at = None
     found = None
     for index, cells in enumerate(lines[:HEADER_SEARCH_LINES]):

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from carebench.patients.models import Patient
 
 MAX_INTERVAL_DAYS = 3660
+MAX_LOGGER_FILE_BYTES = 5 * 1024 * 1024  # a data logger's CSV (50,000 readings fit in 2 MB)
 FUTURE_SLACK = timedelta(minutes=5)
 # Steam sterilization: gravity cycles run 121 °C, pre-vacuum 132-135 °C; a log entry far off
 # those is a typing slip.
@@ -434,11 +435,18 @@ def import_logger_csv(
     errors = FieldErrors()
     _check_unit(actor, storage_unit, errors)
     parsed = None
-    try:
-        parsed = logger_csv.parse_logger_csv(decode(data), unit=unit or None)
-    except logger_csv.LoggerCsvError as exc:
-        for problem in exc.problems:
-            errors.add("file", problem)
+    if len(data) > MAX_LOGGER_FILE_BYTES:
+        errors.add(
+            "file",
+            f"the file is {len(data) / 1_048_576:.1f} MB; the limit is 5 MB "
+            f"({logger_csv.MAX_ROWS} readings): split it",
+        )
+    else:
+        try:
+            parsed = logger_csv.parse_logger_csv(decode(data), unit=unit or None)
+        except logger_csv.LoggerCsvError as exc:
+            for problem in exc.problems:
+                errors.add("file", problem)
     zone = zone_of(storage_unit.facility)
     now = clock.now()
     stamped: list[tuple[datetime, logger_csv.LoggerRow]] = []

@@ -354,7 +354,7 @@ def upload_readings(request: HttpRequest, pk: int) -> HttpResponse:
             result = services.import_logger_csv(
                 actor=_actor(request),
                 storage_unit=unit,
-                data=upload.read(),
+                data=upload.read(services.MAX_LOGGER_FILE_BYTES + 1),  # over it is refused
                 unit=form.cleaned_data["unit"],
                 filename=upload.name or "",
             )
@@ -525,6 +525,13 @@ def _cycle_page(
         if cycle.status == SterilizerCycle.Status.RECALLED
         else []
     )
+    if cycle.status == SterilizerCycle.Status.RECALLED:  # the recall list names patients
+        record_read(
+            request,
+            patient_id=None,
+            resource_type="InstrumentSetUse",
+            detail={"page": "recall list", "cycle": cycle.cycle_number},
+        )
     return _render(
         request,
         "compliance/cycle.html",
@@ -545,13 +552,6 @@ def _cycle_page(
 @require_perms("compliance.view_sterilizercycle")
 def cycle(request: HttpRequest, pk: int) -> HttpResponse:
     row = _get(selectors.get_cycle, request, pk, "cycle")
-    if row.status == SterilizerCycle.Status.RECALLED:
-        record_read(
-            request,
-            patient_id=None,
-            resource_type="InstrumentSetUse",
-            detail={"page": "recall list", "cycle": row.cycle_number},
-        )
     return _cycle_page(request, row)
 
 

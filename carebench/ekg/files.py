@@ -33,6 +33,18 @@ def is_zip(data: bytes) -> bool:
     return data[:4] == b"PK\x03\x04"
 
 
+def _unpack(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, total: int) -> int:
+    """Write one member a megabyte at a time, stopping once the zip's total passes the limit
+    (a member whose header understates its size is never inflated whole); the new total."""
+    with archive.open(info) as source, target.open("wb") as out:
+        while chunk := source.read(1024 * 1024):
+            total += len(chunk)
+            if total > MAX_FILE_BYTES:
+                break
+            out.write(chunk)
+    return total
+
+
 def _unzip_wfdb(name: str, data: bytes, folder: Path) -> Path:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -53,9 +65,11 @@ def _unzip_wfdb(name: str, data: bytes, folder: Path) -> Path:
                 raise RecordingError(f"{name}: the zip unpacks to more than 50 MB")
             target = folder / safe_name(member)
             try:
-                target.write_bytes(archive.read(info))
+                total = _unpack(archive, info, target, total - info.file_size)
             except (zipfile.BadZipFile, OSError, EOFError) as exc:
                 raise RecordingError(f"{name}: {member} cannot be unpacked ({exc})") from None
+            if total > MAX_FILE_BYTES:
+                raise RecordingError(f"{name}: the zip unpacks to more than 50 MB")
             if suffix == ".hea":
                 headers.append(target)
     if not headers:

@@ -66,6 +66,7 @@ def derive_limb_leads(leads: dict[str, np.ndarray]) -> list[str]:
 MIN_RATE_HZ = 100.0
 MAX_RATE_HZ = 20_000.0
 MIN_DURATION_S = 2.0
+MAX_LEAD_NAME = 40  # characters; a lead name is printable text (no NUL, no control character)
 MAX_ABS_MV = 20.0  # beyond this the units are wrong (microvolts read as millivolts, say)
 
 
@@ -87,6 +88,11 @@ def validate(recording: Recording) -> Recording:
             f"{MIN_DURATION_S:g} s is needed (truncated file?)"
         )
     for name, samples in recording.leads.items():
+        if not name.isprintable() or len(name) > MAX_LEAD_NAME:
+            raise RecordingError(
+                f"lead name {name[:MAX_LEAD_NAME]!r} is not a lead name (at most "
+                f"{MAX_LEAD_NAME} printable characters)"
+            )
         if samples.ndim != 1:
             raise RecordingError(f"lead {name}: samples must be one-dimensional")
         finite = np.isfinite(samples)

@@ -137,7 +137,7 @@ def attach_ekg(
                 lead_names=leads,
                 derived_leads=list(recording.derived_leads),
                 duration_s=round(recording.duration_s, 3),
-                device=recording.device[:200],
+                device="".join(ch for ch in recording.device if ch.isprintable())[:200],
                 data=data,
                 size_bytes=len(data),
                 sha256=digest,

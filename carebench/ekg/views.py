@@ -30,8 +30,8 @@ from carebench.patients import selectors as patient_selectors
 from carebench.patients.forms import apply_service_errors
 from carebench.patients.models import Patient
 
+from . import files, selectors, services
 from . import report as ekg_report
-from . import selectors, services
 from .forms import SignForm, UploadForm, VoidForm
 from .models import MEASUREMENTS, EkgRecording
 from .recording import RecordingError
@@ -211,7 +211,7 @@ def upload(request: HttpRequest, patient_id: int) -> HttpResponse:
                 patient=patient,
                 encounter=encounter,
                 filename=upload_file.name or "upload",
-                data=upload_file.read(),
+                data=upload_file.read(files.MAX_FILE_BYTES + 1),  # over it is refused
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)

@@ -724,7 +724,7 @@ def _error_row(
         raw=text[:1_000_000],
         status=status,
         ack_code=code,
-        error=location.describe()[:500],
+        error=location.describe()[:500].replace("\x00", "\ufffd"),
         processed_at=now,
     )
 
@@ -970,6 +970,7 @@ def _ingest_batch(actor: Actor, texts: list[str], zone: ZoneInfo) -> list[_Incom
         try:
             parsed = parse_oru(text)
         except ParseError as exc:
+            text = text.replace("\x00", "\ufffd")  # kept in the log; PostgreSQL holds no NUL
             m = _Incoming(text, _read_header(text), code=exc.ack_code, location=exc.location)
             m.row = _error_row(actor, text, m.header, exc.location, exc.ack_code, now)
         else:

@@ -116,7 +116,14 @@ class CatalogLoad:
     updated: int
 
 
+MAX_CATALOG_PROBLEMS = 20  # problems listed for a refused catalog (the rest: "... and more")
+
+
 def _parse_catalog(text: str, errors: FieldErrors) -> list[dict[str, Any]]:
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        errors.add("file", f"row {line} holds a NUL byte: a CSV is text (is it UTF-16 or binary?)")
+        return []
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
@@ -126,6 +133,9 @@ def _parse_catalog(text: str, errors: FieldErrors) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for line, raw in enumerate(reader, start=2):
+        if len(errors.errors.get("file", [])) >= MAX_CATALOG_PROBLEMS:
+            errors.add("file", "... and more: fix these rows first")
+            break
         if raw is None or not any((v or "").strip() for v in raw.values() if isinstance(v, str)):
             continue
         cells = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if isinstance(v, str)}

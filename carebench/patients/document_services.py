@@ -61,6 +61,9 @@ def check_file(data: bytes, errors: FieldErrors, field: str = "file") -> str | N
             field,
             f"only PDF, JPEG, PNG or TIFF files are kept; this one is {filetypes.describe(data)}",
         )
+    elif not filetypes.is_complete(data, kind):
+        errors.add(field, "the PDF is cut short (it has no end marker): save or scan it again")
+        return None
     return kind
 
 

@@ -37,6 +37,14 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
+def is_complete(data: bytes, content_type: str) -> bool:
+    """False for a PDF cut short: one without the `%%EOF` end marker in its last kilobyte
+    (where every PDF writer puts it). Images are not checked."""
+    if content_type == PDF:
+        return b"%%EOF" in data[-1024:]
+    return True
+
+
 def describe(data: bytes) -> str:
     """A few words on what an unaccepted file looks like, for the refusal message."""
     if data.startswith(b"MZ"):

@@ -164,6 +164,9 @@ class Interchange:
         return tuple(t for g in self.groups for t in g.transactions)
 
 
+LATIN1_BOM = "\xef\xbb\xbf"
+
+
 def _decode(raw: str | bytes) -> str:
     if isinstance(raw, bytes):
         try:
@@ -302,7 +305,17 @@ def read_interchange(raw: str | bytes) -> Interchange:
 
 def _read(raw: str | bytes) -> Interchange:
     text = _decode(raw).lstrip("\ufeff \t\r\n")
+    if text.startswith(LATIN1_BOM):  # a UTF-8 BOM that was read as Latin-1
+        text = text[len(LATIN1_BOM) :].lstrip(" \t\r\n")
     delimiters = read_delimiters(text)
+    if "\x00" in text:
+        for position, piece in enumerate(_split(text, delimiters), start=1):
+            if "\x00" in piece:
+                raise X12Error(
+                    piece.split(delimiters.element, 1)[0][:3].replace("\x00", "?"),
+                    position,
+                    "holds a NUL byte: X12 is text (is the file UTF-16 or binary?)",
+                )
     element_sep = delimiters.element
     component = delimiters.component
     repetition = delimiters.repetition

@@ -151,6 +151,9 @@ class ResultMessage:
 # --- reading fields -----------------------------------------------------------------------------
 
 
+MAX_MESSAGE_CHARS = 1_000_000  # one message, as the MLLP listener's frame limit
+
+
 def normalize(raw: str | bytes) -> str:
     """The message text with MLLP framing and blank lines gone, segments ended by CR."""
     if isinstance(raw, bytes):
@@ -384,7 +387,28 @@ def parse_oru(raw: str | bytes) -> ResultMessage:
     """The results of one ORU^R01, or `ParseError` naming the segment and field."""
     text = normalize(raw)
     header = _check_header(text)
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise ParseError(
+            "MSH",
+            0,
+            f"the message is {len(text):,} characters; the limit is {MAX_MESSAGE_CHARS:,}",
+            code="104",
+            ack=REJECT,
+            header=header,
+        )
     segments = _segments(text)
+    if "\x00" in text:
+        seg = next(s for s in segments if "\x00" in "|".join(s.fields))
+        number = next(i for i, f in enumerate(seg.fields) if "\x00" in f)
+        raise ParseError(
+            seg.name.replace("\x00", "?")[:3],
+            number,
+            "holds a NUL byte: HL7 v2 is text (is the file UTF-16 or binary?)",
+            code="102",
+            sequence=seg.sequence,
+            ack=REJECT,
+            header=header,
+        )
     msh = segments[0]
     if msh.get(7):
         _timestamp(msh, 7, header)

@@ -31,9 +31,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+MAX_FILE_BYTES = 50 * 1024 * 1024  # as on the X12 upload page
+
 
 def _read(path: str) -> str:
     try:
+        if Path(path).stat().st_size > MAX_FILE_BYTES:
+            raise CommandError(f"{path}: over 50 MB (the upload page's limit too)")
         return Path(path).read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise CommandError(f"{path}: cannot read ({exc.strerror})") from None

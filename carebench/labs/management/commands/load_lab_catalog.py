@@ -16,6 +16,8 @@ from carebench.core.actor import Actor
 from carebench.core.models import Organization
 from carebench.labs import services
 
+MAX_CATALOG_BYTES = 1_000_000  # as on the catalog page
+
 
 class Command(BaseCommand):
     help = "Load a lab test catalog CSV into an organization (default: the shipped catalog)."
@@ -31,6 +33,8 @@ class Command(BaseCommand):
             raise CommandError(f"no organization with slug {options['org']!r}") from None
         path = Path(options["file"]) if options["file"] else services.CATALOG_FILE
         try:
+            if path.stat().st_size > MAX_CATALOG_BYTES:
+                raise CommandError(f"{path}: over 1 MB (the catalog page's limit too)")
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"cannot read {path}: {exc}") from exc
