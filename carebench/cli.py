@@ -22,6 +22,7 @@ COMMANDS = {
     "x12": "carebench_x12",
     "claims": "carebench_claims",
     "eligibility": "carebench_eligibility",
+    "bench": "carebench_bench",
     "migrate": "migrate",
     "manage": None,
 }
