@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: demo test test-fast lint typecheck check bench clean serve
+.PHONY: demo test test-fast lint typecheck check bench bench-peer soak clean serve
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,13 +35,13 @@ typecheck: $(STAMP)
 check: lint typecheck test
 
 bench: $(STAMP)
-	$(BIN)/python bench/patient_search.py
-	$(BIN)/python bench/schedule_vitals.py
-	$(BIN)/python bench/lab_labels.py
-	$(BIN)/python bench/emar.py
-	$(BIN)/python bench/x12_837p.py
-	$(BIN)/python bench/x12_835.py
-	$(BIN)/python bench/icd10_search.py
+	$(BIN)/python bench/harness.py $(BENCH_ARGS)
+
+bench-peer: $(STAMP)
+	$(BIN)/python bench/peer/run.py $(BENCH_ARGS)
+
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

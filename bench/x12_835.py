@@ -1,6 +1,6 @@
 """Reading and posting a 10,000-claim 835 remittance (a benchmark, not a test).
 
-    python bench/x12_835.py [--database-url URL] [--claims 10000] [--runs 3]
+    python bench/x12_835.py [--database-url URL] [--claims 10000] [--runs 3] [--out FILE]
 
 Sets up its own database (default: SQLite file var/bench/x12_835.sqlite3; or e.g.
 postgres://postgres@127.0.0.1:5432/carebench_bench_835, created if missing), migrates it and
@@ -52,6 +52,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--claims", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="JSON file (default bench/results/x12_835-<vendor>.json)",
+    )
     return parser.parse_args()
 
 
@@ -375,9 +381,9 @@ def main() -> None:
             "machine": machine,
         },
     ]
-    out = ROOT / "bench" / "results" / f"x12_835-{vendor}.json"
+    out = args.out or ROOT / "bench" / "results" / f"x12_835-{vendor}.json"
     out.write_text(json.dumps(rows, indent=2) + "\n")
-    console.print(f"wrote {out.relative_to(ROOT)}")
+    console.print(f"wrote {out}")
 
 
 if __name__ == "__main__":

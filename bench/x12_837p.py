@@ -1,7 +1,7 @@
 """Writing and checking a 10,000-claim 837P, against pyx12's validation of the same file (a
 benchmark, not a test).
 
-    python bench/x12_837p.py [--claims 10000] [--pyx12-claims 10000]
+    python bench/x12_837p.py [--claims 10000] [--pyx12-claims 10000] [--out FILE]
 
 Builds `claims` synthetic claims (3 lines, 3 diagnoses each; carebench/billing/x12/synthetic.py),
 writes them as one 837P interchange with our writer, runs our own checks on the text (read,
@@ -39,6 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--claims", type=int, default=10_000)
     parser.add_argument("--pyx12-claims", type=int, default=10_000)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "x12_837p.json")
     args = parser.parse_args()
     batch = synthetic.bulk_batch(args.claims)
     write_s, text = seconds(lambda: write837.write_837p(batch))
@@ -110,9 +111,8 @@ def main() -> None:
             "machine": machine,
         },
     ]
-    out = ROOT / "bench" / "results" / "x12_837p.json"
-    out.write_text(json.dumps(rows, indent=2) + "\n")
-    print(f"wrote {out.relative_to(ROOT)}")
+    args.out.write_text(json.dumps(rows, indent=2) + "\n")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
