@@ -255,10 +255,24 @@ def search_document_references(
     return resource_response(bundle)
 
 
+# A Binary answers with the file itself: its 200 is documented with the files' own types.
+_FILE = {"schema": {"type": "string", "format": "binary"}}
+BINARY_RESPONSES = {
+    "responses": {
+        200: {
+            "content": dict.fromkeys(
+                (filetypes.PDF, filetypes.JPEG, filetypes.PNG, filetypes.TIFF), _FILE
+            )
+        }
+    }
+}
+
+
 @router.get(
     "/Binary/{binary_id}",
     response=schemas.READ,
     summary="The bytes of a document (its own content type)",
+    openapi_extra=BINARY_RESPONSES,
 )
 def read_binary(request: HttpRequest, binary_id: str) -> HttpResponse:
     """The file of `DocumentReference/<id>` as itself (PDF, JPEG, PNG, TIFF), never cached; a

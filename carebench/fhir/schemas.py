@@ -1,6 +1,7 @@
 """What the OpenAPI schema says each operation answers (the views return FHIR JSON themselves).
 
-Every answer is `application/fhir+json`: a resource, a searchset Bundle, or an OperationOutcome.
+Every answer is `application/fhir+json`: a resource, a searchset Bundle, or an OperationOutcome
+(but for a Binary's file, which comes as itself: document_reference.BINARY_RESPONSES).
 """
 
 from __future__ import annotations

@@ -392,6 +392,13 @@ def resident_photo(request: HttpRequest, pk: int) -> HttpResponse:
     residency = _residency(request, pk)
     if not residency.photo:
         raise Http404("no photo")
+    record_read(
+        request,
+        patient_id=residency.patient_id,
+        resource_type="Residency",
+        resource_id=residency.pk,
+        detail={"photo": True},
+    )
     response = HttpResponse(bytes(residency.photo), content_type=residency.photo_type)
     response["Cache-Control"] = "private, no-store"
     return response
@@ -661,6 +668,13 @@ def count(request: HttpRequest, facility_id: int) -> HttpResponse:
                 else:
                     messages.success(request, "Counts match: shift handed off.")
                 return redirect("meds:supervisor", facility_id=facility.pk)
+    # the count sheets name the residents and their controlled drugs
+    record_read(
+        request,
+        patient_id=None,
+        resource_type="CountSheet",
+        detail={"page": "shift count", "home": facility.name, "sheets": len(sheets)},
+    )
     return render(
         request,
         "meds/emar/count.html",

@@ -178,10 +178,16 @@ class RescheduleForm(LabelledForm):
     )
 
     def __init__(
-        self, *args: Any, may_override: bool = False, zone: str = "UTC", **kwargs: Any
+        self,
+        *args: Any,
+        may_override: bool = False,
+        zone: str = "UTC",
+        provider_id: int | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.zone = zone
+        self.provider_id = provider_id  # the visit's provider: a slot must be theirs
         if not may_override:
             del self.fields["override_availability"]
 
@@ -189,7 +195,9 @@ class RescheduleForm(LabelledForm):
         data = super().clean()
         assert data is not None  # Form.clean returns cleaned_data
         chosen = parse_slot(data.get("slot") or "")
-        if chosen is not None:
+        if chosen is not None and self.provider_id is not None and chosen[0] != self.provider_id:
+            self.add_error("slot", "New time: that slot is another provider's; choose one of these")
+        elif chosen is not None:
             data["start"] = chosen[1]
         elif data.get("start_time") and data.get("date"):
             data["start"] = datetime.combine(

@@ -537,7 +537,10 @@ def appointment(request: HttpRequest, pk: int) -> HttpResponse:
 def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     appt = _appointment(request, pk)
     form = RescheduleForm(
-        request.POST, may_override=_may_override(request), zone=appt.facility.time_zone
+        request.POST,
+        may_override=_may_override(request),
+        zone=appt.facility.time_zone,
+        provider_id=appt.provider_id,
     )
     status = INVALID
     if form.is_valid():

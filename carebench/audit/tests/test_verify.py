@@ -1,4 +1,8 @@
-"""`carebench audit verify` finds edited and deleted events; the database refuses edits."""
+"""`carebench audit verify` finds edited and deleted events; the database refuses edits.
+
+The tampering is done as an attacker with database access would: raw SQL, the append-only
+triggers dropped first, on SQLite and PostgreSQL alike.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,9 @@ from django.db import DatabaseError, connection, transaction
 
 from carebench import cli
 from carebench.audit import triggers
+from carebench.audit.chain import event_hash
 from carebench.audit.models import AuditEvent
+from carebench.audit.verify import FIELDS
 from carebench.testing import make_patient
 
 
@@ -116,3 +122,51 @@ def test_database_refuses_update_and_delete(events):
     target.refresh_from_db()
     assert target.detail != "x"
     assert AuditEvent.objects.filter(pk=target.pk).exists()
+
+
+def rehash(event_id: int) -> None:
+    """What an attacker who knows the hash would do after an edit: make the row's own hash fit
+    its new content (the next event still holds the old hash)."""
+    row = AuditEvent.objects.filter(pk=event_id).values(*FIELDS).get()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE audit_auditevent SET hash = %s WHERE id = %s", [event_hash(row), event_id]
+        )
+
+
+def test_edit_with_a_recomputed_hash_breaks_the_next_link(events, capsys):
+    target, after = events[1], events[2]
+    drop_append_only_triggers()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE audit_auditevent SET patient_id = %s WHERE id = %s", [999999, target.pk]
+        )
+    rehash(target.pk)
+    code, out = run_verify(capsys)
+    assert code == 1
+    assert f"seq {after.seq} (event id {after.pk}): link to the previous event is broken" in out
+    assert f"seq {target.seq} (event id {target.pk})" not in out  # the edited row fits itself
+
+
+def test_deleted_last_event_is_found_by_the_chain_head(events, capsys):
+    last = events[-1]
+    drop_append_only_triggers()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [last.pk])
+    code, out = run_verify(capsys)
+    assert code == 1
+    assert f"chain {last.chain}, seq {last.seq} (missing event): event deleted" in out
+
+
+def test_cli_exit_status_is_1_when_an_event_is_deleted(events, capsys, monkeypatch):
+    monkeypatch.setattr("django.db.connections.close_all", lambda: None)
+    target = events[2]
+    drop_append_only_triggers()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [target.pk])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["audit", "verify"])
+    assert exit_info.value.code == 1
+    out, err = capsys.readouterr()
+    assert f"seq {target.seq} (missing event): event deleted" in out
+    assert "audit chain BROKEN" in err
