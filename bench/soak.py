@@ -50,7 +50,7 @@ from locust.log import setup_logging  # noqa: E402
 
 from bench.load import datasets, phases, results, server  # noqa: E402
 from bench.load import users as load_users  # noqa: E402
-from bench.load.memory import MemorySampler  # noqa: E402
+from bench.load.memory import MemorySampler, cpu_seconds  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 WORK = ROOT / "var" / "soak"
@@ -134,19 +134,21 @@ def error_counts(collector: phases.Collector) -> tuple[int, int, int]:
 
 
 def drive(live: server.LiveServer, plan: dict[str, Any], args: argparse.Namespace) -> Any:
-    """The load itself; returns the collector, the sampler, the seconds it ran and a line per
-    minute (requests, p95, server memory, load average)."""
+    """The load itself; returns the collector, the sampler, the seconds it ran, a line per
+    minute (requests, p95, server memory, load average) and the server's CPU seconds."""
     load_users.PHASE = load_users.Phase(plan=plan, credentials=datasets.DEMO.credentials(), total=0)
     env, collector = phases.environment(load_users.SOAK_USERS, live.url)
     runner = env.create_local_runner()
     sampler = MemorySampler({"gunicorn": live.pid}, interval=1.0).start()
+    cpu_at_start = cpu_seconds(live.pid)
     started = time.monotonic()
     runner.start(args.users, spawn_rate=args.spawn_rate)
     duration = args.minutes * 60
     next_report = 60.0
     minutes: list[dict[str, Any]] = []
-    while (elapsed := time.monotonic() - started) < duration:
+    while True:
         gevent.sleep(1.0)
+        elapsed = time.monotonic() - started
         if elapsed >= next_report:
             next_report += 60.0
             recent = times_between(collector, started + elapsed - 60, started + elapsed)
@@ -167,12 +169,15 @@ def drive(live: server.LiveServer, plan: dict[str, Any], args: argparse.Namespac
                 f"{connection} connection); server RSS {minute['server_rss_mb']} MB; load "
                 f"{minute['load_average']}"
             )
+        if elapsed >= duration:
+            break
     # requests still in flight are cut off by the stop: not counted, neither way
     env.events.request.remove_listener(collector.on_request)
     seconds = time.monotonic() - started
+    cpu_used = cpu_seconds(live.pid) - cpu_at_start
     runner.quit()
     sampler.stop()
-    return collector, sampler, seconds, minutes
+    return collector, sampler, seconds, minutes, cpu_used
 
 
 def kill_test(args: argparse.Namespace, vendor: str) -> dict[str, Any]:
@@ -227,7 +232,7 @@ def main() -> int:
     try:
         live.wait_ready()
         print(f"soak: {args.users} users for {args.minutes:g} minutes on {database}, {live.url}")
-        collector, sampler, seconds, minutes = drive(live, plan, args)
+        collector, sampler, seconds, minutes, cpu_used = drive(live, plan, args)
     finally:
         live.stop()
 
@@ -301,6 +306,10 @@ def main() -> int:
         "minutes": round(seconds / 60, 2),
         "requests": len(times) + errors,
         "requests_per_second": results.rounded((len(times) + errors) / seconds, 1),
+        "server_cpu_ms_per_request": results.rounded(
+            1000 * cpu_used / max(1, len(times) + errors), 1
+        ),
+        "server_cpu_cores_busy": results.rounded(cpu_used / seconds, 2),
         "server_errors": server_errors,
         "connection_errors": connection_errors,
         "checks": checks,
@@ -323,7 +332,9 @@ def main() -> int:
     print(
         f"\n{report['requests']:,} requests in {seconds / 60:.1f} min "
         f"({report['requests_per_second']} req/s) on {database}; load average "
-        f"{load_start} -> {report['load_average_end']}"
+        f"{load_start} -> {report['load_average_end']}; the server used "
+        f"{report['server_cpu_ms_per_request']} ms of CPU per request "
+        f"({report['server_cpu_cores_busy']} cores busy on average)"
     )
     if not kill["ran"]:
         print(f"kill test not run: {kill['why']}")
