@@ -171,6 +171,7 @@ def run_http_operations(
             users=1,
             requests=args.requests,
             warmup=10,
+            server_pid=live.pid,
         )
         loaded = phases.run_phase(
             user_class,
@@ -196,6 +197,19 @@ def run_http_operations(
             users=args.users,
             errors=loaded.errors,
         )
+        cpu_ms = 1000 * serial.server_cpu_seconds / (args.requests + 10)
+        rows.append(
+            {
+                "name": f"{operation} server CPU per request",
+                "database": database,
+                "unit": "ms",
+                "value": results.rounded(cpu_ms, 1),
+                "target": None,
+                "operation": operation,
+                "statistic": "cpu",
+                "samples": args.requests + 10,
+            }
+        )
         p95 = results.percentile(serial.times_ms, 0.95)
         rate = len(loaded.times_ms) / loaded.wall_seconds if loaded.wall_seconds else 0
         print(
@@ -203,7 +217,7 @@ def run_http_operations(
             f"{p95:7.1f}  p99 {results.percentile(serial.times_ms, 0.99):7.1f} ms   "
             f"{rate:6.1f} req/s with {args.users} users (p95 "
             f"{results.percentile(loaded.times_ms, 0.95):.1f} ms)   "
-            f"errors {serial.errors + loaded.errors}"
+            f"server CPU {cpu_ms:.1f} ms/req   errors {serial.errors + loaded.errors}"
         )
         for result in (serial, loaded):
             problems += [f"{database} {operation}: {s}" for s in result.error_samples]
@@ -213,9 +227,13 @@ def run_http_operations(
 def run_oru(
     listener: server.Hl7Listener, plan: dict[str, Any], database: str, count: int
 ) -> tuple[list[results.Row], list[str]]:
+    from bench.load.memory import cpu_seconds
+
     messages = plan["messages"]
     mllp.send_all(listener.port, messages[:10], 1)  # warm-up
+    cpu_before = cpu_seconds(listener.pid)
     serial = mllp.send_all(listener.port, messages[10 : 10 + count], 1)
+    cpu_ms = 1000 * (cpu_seconds(listener.pid) - cpu_before) / max(1, count)
     loaded = mllp.send_all(listener.port, messages[10 + count : 10 + 2 * count], ORU_CONNECTIONS)
     rows = results.latency_rows(
         ORU_OPERATION, database, serial.times_ms, target_p95_ms=None, errors=serial.errors
@@ -230,6 +248,18 @@ def run_oru(
         clients="connections",
         unit="msg/s",
         target=ORU_TARGET_PER_SECOND,
+    )
+    rows.append(
+        {
+            "name": f"{ORU_OPERATION} listener CPU per message",
+            "database": database,
+            "unit": "ms",
+            "value": results.rounded(cpu_ms, 1),
+            "target": None,
+            "operation": ORU_OPERATION,
+            "statistic": "cpu",
+            "samples": count,
+        }
     )
     serial_rate = len(serial.times_ms) / serial.wall_seconds if serial.wall_seconds else 0
     rows.append(

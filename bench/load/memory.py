@@ -1,4 +1,5 @@
-"""The resident memory (RSS) of the server's processes, sampled with psutil while the load runs.
+"""The resident memory (RSS) of the server's processes, sampled with psutil while the load runs,
+and the CPU time they use.
 
 `MemorySampler(roots)` watches each root process (the gunicorn master, the HL7 listener) and
 its children (the gunicorn workers; a worker that is replaced is a new process), every
@@ -23,6 +24,23 @@ class Watched:
     role: str
     peak_bytes: int = 0
     samples: list[tuple[float, int]] = field(default_factory=list)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds used so far by a process and its live children."""
+    try:
+        root = psutil.Process(pid)
+        family = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for process in family:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
 
 
 class MemorySampler:

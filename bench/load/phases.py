@@ -27,6 +27,7 @@ class Timed:
     moments: list[float] = field(default_factory=list)  # monotonic end of each request
     first_start: float = float("inf")
     last_end: float = 0.0
+    server_cpu_seconds: float = 0.0  # the server's CPU time between go and the end
     errors: int = 0
     server_errors: int = 0
     connection_errors: int = 0
@@ -92,9 +93,14 @@ def run_phase(
     users: int,
     requests: int,
     warmup: int,
+    server_pid: int | None = None,
     timeout: float = 900.0,
 ) -> Timed:
-    """`requests` timed requests of one operation with `users` users at once."""
+    """`requests` timed requests of one operation with `users` users at once; with
+    `server_pid`, the CPU time the server (that process and its children) spent on them and
+    their warm-up."""
+    from .memory import cpu_seconds
+
     phase = load_users.Phase(plan=plan, credentials=credentials, total=requests)
     phase.warmup = warmup
     load_users.PHASE = phase
@@ -105,6 +111,7 @@ def run_phase(
     signed_in_by = time.monotonic() + 120
     while phase.signed_in < users and time.monotonic() < signed_in_by:
         gevent.sleep(0.05)
+    cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
     phase.go.set()
     name = user_class.operation
     while collector.done(name) < requests and time.monotonic() < deadline:
@@ -112,8 +119,10 @@ def run_phase(
             break
         gevent.sleep(0.05)
     env.events.request.remove_listener(collector.on_request)
+    cpu_after = cpu_seconds(server_pid) if server_pid else 0.0
     runner.quit()
     timed = collector.by_name.get(name, Timed())
+    timed.server_cpu_seconds = cpu_after - cpu_before
     for other, result in collector.by_name.items():
         if other != name and result.errors:  # a sign-in or warm-up that failed
             timed.errors += result.errors

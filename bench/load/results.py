@@ -263,6 +263,7 @@ def operations_table(rows: list[Row]) -> list[str]:
                 if through
                 else "-",
                 _number(stats.get("p95 loaded", {}).get("value")),
+                _number(stats.get("cpu", {}).get("value")),
                 str(errors),
             ]
         )
@@ -278,6 +279,7 @@ def operations_table(rows: list[Row]) -> list[str]:
             "met",
             "throughput",
             "p95 ms under load",
+            "server CPU ms/request",
             "errors",
         ],
         lines,
