@@ -578,11 +578,16 @@ def seed_pass_day(home: Home) -> float:
     rng = random.Random(SEED + 2)
     actor = Actor(user=home.medtech, organization=org, client_address="127.0.0.1", channel="web")
     at = datetime.combine(home.pass_day, CLOCK_AT, tzinfo=home.zone)
-    page = selectors.pass_page(org, facility, day=home.pass_day, center=PASS_AT, now=at)
     people = selectors.residents(org, facility)[:HALF_DONE]
-    wanted = {r.pk for r in people}
+    lines = [  # the page lists the doses of the resident open at the cart: one at a time
+        line
+        for person in people
+        for line in selectors.pass_page(
+            org, facility, day=home.pass_day, center=PASS_AT, now=at, open_residency=person.pk
+        ).lines
+    ]
     count = 0
-    for n, line in enumerate(x for x in page.lines if x.residency.pk in wanted):
+    for n, line in enumerate(lines):
         if line.due.status == "away":
             continue
         order = line.order

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import F, FloatField, Func, Prefetch, QuerySet
+from django.db.models import F, FloatField, Func, QuerySet
 
 from carebench.core import clock
 from carebench.core.models import Facility, Organization
@@ -269,11 +269,12 @@ def _busy(
 
 @dataclass
 class BoardRow:
-    appointment: Appointment
+    appointment: Appointment  # with only the columns the board shows (see BOARD_COLUMNS)
     step_times: dict[str, datetime]
     minutes_in_step: int
     overdue: bool
     alerts: list[str]
+    encounter_id: int | None = None
 
 
 WAIT_THRESHOLDS = {  # minutes in a step (or late, when not arrived) before the row is highlighted
@@ -285,16 +286,39 @@ WAIT_THRESHOLDS = {  # minutes in a step (or late, when not arrived) before the 
     Status.CHECKOUT: 10,
 }
 
+# The board is polled every 15 seconds by every MAT's browser: it reads what it shows, no more.
+BOARD_COLUMNS = (
+    "organization_id",
+    "facility_id",
+    "start",
+    "end",
+    "status",
+    "status_changed_at",
+    "patient__id",
+    "patient__family_name",
+    "patient__given_name",
+    "patient__birth_date",
+    "provider__id",
+    "provider__given_name",
+    "provider__family_name",
+    "provider__credentials",
+    "appointment_type__id",
+    "appointment_type__name",
+    "appointment_type__color",
+    "room__id",
+    "room__name",
+)
+
 
 def flow_board(
     organization: Organization | int, facility: Facility, day: date | None = None
 ) -> list[BoardRow]:
     """Today's visits with the time of each step, minutes in the current one, and alerts.
 
-    Three queries: appointments (with patient, provider, type, room), their steps, and the
-    open alerts of their encounters.
+    Four queries: appointments (with patient, provider, type, room), their steps, their
+    encounters' ids, and the open alerts of those encounters.
     """
-    from carebench.encounters.models import Alert
+    from carebench.encounters.models import Alert, Encounter
 
     day = day or clock.today(facility.time_zone)
     start, end = _day_bounds(day, facility.time_zone)
@@ -302,34 +326,45 @@ def flow_board(
         Appointment.objects.for_org(organization)
         .filter(facility=facility, start__gte=start, start__lt=end)
         .exclude(status=Status.CANCELLED)
-        .select_related("patient", "provider", "appointment_type", "room", "encounter")
-        .prefetch_related(Prefetch("steps", queryset=AppointmentStep.objects.order_by("at")))
-        .order_by("start")
+        .select_related("patient", "provider", "appointment_type", "room")
+        .only(*BOARD_COLUMNS)
+        .order_by("start", "pk")
     )
-    encounter_ids = [a.encounter.pk for a in appointments if hasattr(a, "encounter")]
+    ids = [appt.pk for appt in appointments]
+    step_times: dict[int, dict[str, datetime]] = {}
+    for appointment_id, status, at in (
+        AppointmentStep.objects.filter(appointment_id__in=ids)
+        .order_by("at")
+        .values_list("appointment_id", "status", "at")
+    ):
+        step_times.setdefault(appointment_id, {})[status] = at
+    encounters = dict(
+        Encounter.objects.filter(appointment_id__in=ids).values_list("appointment_id", "pk")
+    )
     alerts: dict[int, list[str]] = {}
-    for encounter_id, message in Alert.objects.filter(
-        encounter_id__in=encounter_ids, acknowledged_at__isnull=True
-    ).values_list("encounter_id", "message"):
-        alerts.setdefault(encounter_id, []).append(message)
+    if encounters:
+        for encounter_id, message in Alert.objects.filter(
+            encounter_id__in=list(encounters.values()), acknowledged_at__isnull=True
+        ).values_list("encounter_id", "message"):
+            alerts.setdefault(encounter_id, []).append(message)
     now = clock.now()
     rows = []
     for appt in appointments:
-        times = {step.status: step.at for step in appt.steps.all()}
         if appt.status == Status.BOOKED:
             # not here yet: what counts is how late the patient is for their start time
             minutes = int((now - appt.start).total_seconds() // 60)
         else:
             minutes = int((now - appt.status_changed_at).total_seconds() // 60)
         threshold = WAIT_THRESHOLDS.get(Status(appt.status))
-        encounter = getattr(appt, "encounter", None)
+        encounter = encounters.get(appt.pk)
         rows.append(
             BoardRow(
                 appointment=appt,
-                step_times=times,
+                step_times=step_times.get(appt.pk, {}),
                 minutes_in_step=max(minutes, 0),
                 overdue=threshold is not None and minutes >= threshold,
-                alerts=alerts.get(encounter.pk, []) if encounter else [],
+                alerts=alerts.get(encounter, []) if encounter else [],
+                encounter_id=encounter,
             )
         )
     return rows
@@ -346,7 +381,8 @@ def room_board(organization: Organization | int, facility: Facility) -> list[Res
         appt.room_id: appt
         for appt in Appointment.objects.for_org(organization)
         .filter(room__in=rooms, status__in=[Status.ROOMED, Status.READY, Status.WITH_PROVIDER])
-        .select_related("patient", "provider")
+        .select_related("patient")
+        .only("room_id", "status", "patient__family_name", "patient__given_name")
     }
     for room in rooms:
         room.current_appointment = occupied.get(room.pk)  # type: ignore[attr-defined]

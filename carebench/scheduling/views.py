@@ -20,6 +20,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
@@ -39,7 +40,7 @@ from carebench.patients import selectors as patient_selectors
 from carebench.patients.forms import apply_service_errors
 from carebench.patients.models import Patient
 
-from . import selectors, services
+from . import board_html, selectors, services
 from .forms import (
     AppointmentTypeForm,
     BlockedForm,
@@ -635,16 +636,14 @@ def _board_context(
     groups: dict[str, list[Any]] = {status: [] for status in BOARD_GROUPS}
     for row in rows:
         appt = row.appointment
-        encounter = getattr(appt, "encounter", None)
         row.next = NEXT_ACTION.get(Status(appt.status))  # type: ignore[attr-defined]
-        row.encounter_id = encounter.pk if encounter else None  # type: ignore[attr-defined]
         row.steps = [  # type: ignore[attr-defined]
             {"label": Status(s).label, "short": STEP_SHORT[s], "at": row.step_times[s]}
             for s in FLOW_ORDER[1:]
             if s in row.step_times
         ]
         groups.setdefault(appt.status, []).append(row)
-    encounter_ids = [row.encounter_id for row in rows if row.encounter_id]  # type: ignore
+    encounter_ids = [row.encounter_id for row in rows if row.encounter_id]
     alerts = (
         list(
             Alert.objects.for_org(org)
@@ -657,6 +656,18 @@ def _board_context(
         if encounter_ids
         else []
     )
+    ready_rooms = [r for r in rooms if r.status == Resource.RoomStatus.READY]
+    user = request.user
+    markup = board_html.BoardMarkup(
+        zone=ZoneInfo(facility.time_zone),
+        csrf_input=(
+            f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(get_token(request))}">'
+        ),
+        may_advance=user.has_perm("scheduling.change_appointment"),
+        may_open_encounter=user.has_perm("encounters.view_encounter"),
+        ready_rooms=ready_rooms,
+        error_row=extra.get("error_row"),
+    )
     record_read(
         request,
         patient_id=None,
@@ -667,10 +678,14 @@ def _board_context(
         "facility": facility,
         "facilities": facilities,
         "today": clock.today(facility.time_zone),
-        "groups": [(Status(s).label, s, groups[s]) for s in BOARD_GROUPS if s in groups],
+        "groups": [
+            (Status(s).label, s, groups[s], mark_safe(board_html.rows_html(groups[s], markup)))  # noqa: S308 - escaped in rows_html
+            for s in BOARD_GROUPS
+            if s in groups
+        ],
         "visit_count": len(rows),
         "rooms": rooms,
-        "ready_rooms": [r for r in rooms if r.status == Resource.RoomStatus.READY],
+        "ready_rooms": ready_rooms,
         "alerts": alerts,
         "next_action": NEXT_ACTION,
         "checkin_form": CheckInForm(),
