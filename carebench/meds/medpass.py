@@ -377,9 +377,13 @@ class _Instants:
 
     def of(self, order: OrderSchedule, days: Iterable[date]) -> list[datetime]:
         """The order's doses on these days, each instant once, in order."""
+        return self.on(tuple(day for day in days if doses_on(order, day)), order.day_times)
+
+    def on(self, days: tuple[date, ...], times: tuple[time, ...]) -> list[datetime]:
+        """These wall-clock times on each of these days, each instant once, in order."""
         found: set[datetime] = set()
         for day in days:
-            for at in doses_on(order, day):
+            for at in times:
                 key = (day, at, at.fold)  # times compare equal whatever their fold
                 instant = self.cache.get(key)
                 if instant is None:
@@ -480,9 +484,8 @@ def _status(at: datetime, now: datetime, window: timedelta) -> DoseStatus:
 def _dose(
     order: OrderSchedule,
     person: ResidentInfo,
-    at: datetime,
+    local: datetime,
     status: DoseStatus,
-    tz: tzinfo,
     record: DoseRecordInfo | None = None,
 ) -> DueDose:
     return DueDose(
@@ -491,7 +494,7 @@ def _dose(
         resident_name=person.name,
         room=person.room,
         drug=order.drug,
-        scheduled_at=at.astimezone(tz),
+        scheduled_at=local,
         status=status,
         outcome=record.outcome if record else None,
         recorded_at=record.recorded_at if record else None,
@@ -541,15 +544,24 @@ def pass_list(
     people = {person.resident_id: person for person in residents}
     done = _record_index(records)
     away = _absence_index(absences)
+    # A home's orders share a handful of time lists: the doses in the window are worked out once
+    # per (days the order runs, times), not once per order.
+    in_window: dict[tuple[tuple[date, ...], tuple[time, ...]], list[tuple[datetime, datetime]]] = {}
     rows: list[DueDose] = []
     for order in orders:
         person = people.get(order.resident_id)
         if person is None or order.is_prn:
             continue
+        key = (tuple(day for day in days if doses_on(order, day)), order.day_times)
+        found = in_window.get(key)
+        if found is None:
+            found = in_window[key] = [
+                (at, at.astimezone(tz)) for at in instants.on(*key) if low <= at <= high
+            ]
+        if not found:
+            continue
         spans = away.get(order.resident_id, [])
-        for at in instants.of(order, days):
-            if not low <= at <= high:
-                continue
+        for at, local in found:
             record = done.get((order.order_id, at))
             if record is not None:
                 status = DoseStatus.DONE
@@ -557,7 +569,7 @@ def pass_list(
                 status = DoseStatus.AWAY
             else:
                 status = _status(at, now_utc, window)
-            rows.append(_dose(order, person, at, status, tz, record))
+            rows.append(_dose(order, person, local, status, record))
     rows.sort(key=_room_order)
     return rows
 
@@ -599,7 +611,7 @@ def missed_doses(
                 continue
             if spans and _away(spans, at):
                 continue
-            rows.append(_dose(order, person, at, DoseStatus.LATE, tz))
+            rows.append(_dose(order, person, at.astimezone(tz), DoseStatus.LATE))
     rows.sort(key=lambda dose: (dose.scheduled_at.astimezone(UTC), *_room_order(dose)))
     return rows
 
