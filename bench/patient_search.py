@@ -14,6 +14,7 @@ Targets: search p95 <= 20 ms, chart p95 <= 40 ms.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -309,6 +310,9 @@ def percentile(sorted_values: list[float], pct: float) -> float:
 def measure(func: Callable[[int], None], count: int, warmup: int) -> list[float]:
     for i in range(warmup):
         func(i)
+    if os.environ.get("BENCH_GC") == "freeze":
+        gc.collect()
+        gc.freeze()
     timings = []
     for i in range(count):
         started = time.perf_counter()

@@ -78,8 +78,7 @@ def rows_html(rows: Sequence[Any], markup: BoardMarkup) -> str:
     parts = []
     for row in rows:
         appt = row.appointment
-        patient = appt.patient
-        family = escape(patient.family_name)
+        family = escape(appt.family_name)
         classes = "board-row"
         if row.overdue:
             classes += " is-overdue"
@@ -96,7 +95,7 @@ def rows_html(rows: Sequence[Any], markup: BoardMarkup) -> str:
             f" {_clock(step['at'], zone, with_meridiem=False)}</span>"
             for step in row.steps
         )
-        room = escape(appt.room.name) if appt.room is not None and appt.room.name else "—"
+        room = escape(appt.room_name) if appt.room_name else "—"
         action = ""
         if row.next and markup.may_advance:
             advance = f"{advance_before}{appt.pk}{advance_after}"
@@ -132,11 +131,11 @@ def rows_html(rows: Sequence[Any], markup: BoardMarkup) -> str:
             f'<tr id="row-{appt.pk}" class="{classes}">'
             f'<td class="nowrap">{_clock(appt.start, zone)}</td>'
             f'<th scope="row"><a href="{appt_before}{appt.pk}{appt_after}">{family}, '
-            f"{escape(patient.given_name)}</a> "
-            f'<span class="meta">DOB {patient.birth_date:%m/%d/%Y}</span>{alerts}</th>'
-            f'<td>{escape(appt.provider.display_name)}<span class="meta">'
-            f'<span class="type-dot" data-color="{escape(appt.appointment_type.color)}" '
-            f'aria-hidden="true"></span>{escape(appt.appointment_type.name)}</span></td>'
+            f"{escape(appt.given_name)}</a> "
+            f'<span class="meta">DOB {appt.birth_date:%m/%d/%Y}</span>{alerts}</th>'
+            f'<td>{escape(appt.provider_name)}<span class="meta">'
+            f'<span class="type-dot" data-color="{escape(appt.type_color)}" '
+            f'aria-hidden="true"></span>{escape(appt.type_name)}</span></td>'
             f"<td>{room}</td>"
             f'<td class="step-times">{steps}</td>'
             f'<td class="wait nowrap">{_wait(row)}</td>'

@@ -46,8 +46,13 @@ class Provider(OrganizationScoped):
 
     @property
     def display_name(self) -> str:
-        suffix = f", {self.credentials}" if self.credentials else ""
-        return f"{self.given_name} {self.family_name}{suffix}"
+        return self.name_of(self.given_name, self.family_name, self.credentials)
+
+    @staticmethod
+    def name_of(given_name: str, family_name: str, credentials: str) -> str:
+        """How a provider is shown: 'Ana Lopez, MD' (for rows read as values)."""
+        suffix = f", {credentials}" if credentials else ""
+        return f"{given_name} {family_name}{suffix}"
 
 
 class RoomType(models.TextChoices):
@@ -220,6 +225,8 @@ class Appointment(OrganizationScoped):
             models.Index(fields=["provider", "start"], name="appt_provider_start"),
             models.Index(fields=["patient", "start"], name="appt_patient_start"),
             models.Index(fields=["organization", "facility", "start"], name="appt_facility_start"),
+            # the room board: who is in each room now
+            models.Index(fields=["room", "status"], name="appt_room_status"),
         ]
         constraints = [
             models.CheckConstraint(

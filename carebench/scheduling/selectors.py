@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import F, FloatField, Func, QuerySet
+from django.db.models import F, FloatField, Func, QuerySet, TextField
+from django.db.models.functions import Cast
 
 from carebench.core import clock
 from carebench.core.models import Facility, Organization
@@ -105,6 +107,37 @@ def _epoch(field: str) -> Func:
     )
 
 
+def fast_values(
+    rows: QuerySet[Any], fields: tuple[str, ...], datetimes: tuple[str, ...] = ("start", "end")
+) -> list[tuple[Any, ...]]:
+    """`rows.values_list(*fields)` with the `datetimes` among them read fast, as aware UTC.
+
+    Django reads a datetime through a Python converter per value (SQLite: parse the text, make
+    it aware; PostgreSQL: psycopg's pure-Python timestamptz loader, subclassed to set the zone).
+    For the thousand visits of a busy day that costs more than the query. PostgreSQL sends
+    epoch seconds instead (C-loaded floats), SQLite its UTC text for the C ISO parser."""
+    postgres = connection.vendor == "postgresql"
+    raw = {f: _epoch(f) if postgres else Cast(f, TextField()) for f in fields if f in datetimes}
+    names = [f"{f}_fast" if f in raw else f for f in fields]
+    query = rows.annotate(**{n: raw[f] for f, n in zip(fields, names, strict=True) if f in raw})
+    positions = [i for i, f in enumerate(fields) if f in raw]
+
+    def aware(value: Any) -> datetime | None:
+        if value is None:
+            return None
+        if postgres:
+            return datetime.fromtimestamp(value, UTC)
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+    out = []
+    for row in query.values_list(*names):
+        values = list(row)
+        for i in positions:
+            values[i] = aware(values[i])
+        out.append(tuple(values))
+    return out
+
+
 @dataclass
 class DayColumn:
     provider: Provider
@@ -129,23 +162,7 @@ def day_view(
     )
     if provider is not None:
         rows = rows.filter(provider=provider)
-    if connection.vendor == "postgresql":
-        # Django reads timestamptz through psycopg's pure-Python loader (it subclasses it to set
-        # the zone): for a thousand visits that costs more than the query. Epoch seconds come
-        # back as C-loaded floats.
-        epochs = rows.annotate(start_epoch=_epoch("start"), end_epoch=_epoch("end"))
-        columns = ("pk", "start_epoch", "end_epoch", *DAY_VISIT_COLUMNS[3:])
-        appointments = [
-            DayVisit(
-                row[0],
-                datetime.fromtimestamp(row[1], UTC),
-                datetime.fromtimestamp(row[2], UTC),
-                *row[3:],
-            )
-            for row in epochs.values_list(*columns)
-        ]
-    else:
-        appointments = [DayVisit(*row) for row in rows.values_list(*DAY_VISIT_COLUMNS)]
+    appointments = [DayVisit(*row) for row in fast_values(rows, DAY_VISIT_COLUMNS)]
     if provider is not None:
         providers = [provider]
     elif providers is None:
@@ -267,9 +284,44 @@ def _busy(
     return busy
 
 
+@dataclass(frozen=True)
+class BoardVisit:
+    """What the flow board shows of one visit: plain values, no model instances (the board is
+    polled every 15 seconds by every MAT's browser, and a busy day holds a thousand visits)."""
+
+    pk: int
+    status: str
+    start: datetime
+    status_changed_at: datetime
+    family_name: str
+    given_name: str
+    birth_date: date
+    provider_name: str
+    type_name: str
+    type_color: str
+    room_name: str | None
+
+
+BOARD_COLUMNS = (
+    "pk",
+    "status",
+    "start",
+    "status_changed_at",
+    "patient__family_name",
+    "patient__given_name",
+    "patient__birth_date",
+    "provider__given_name",
+    "provider__family_name",
+    "provider__credentials",
+    "appointment_type__name",
+    "appointment_type__color",
+    "room__name",
+)
+
+
 @dataclass
 class BoardRow:
-    appointment: Appointment  # with only the columns the board shows (see BOARD_COLUMNS)
+    appointment: BoardVisit
     step_times: dict[str, datetime]
     minutes_in_step: int
     overdue: bool
@@ -286,51 +338,57 @@ WAIT_THRESHOLDS = {  # minutes in a step (or late, when not arrived) before the 
     Status.CHECKOUT: 10,
 }
 
-# The board is polled every 15 seconds by every MAT's browser: it reads what it shows, no more.
-BOARD_COLUMNS = (
-    "organization_id",
-    "facility_id",
-    "start",
-    "end",
-    "status",
-    "status_changed_at",
-    "patient__id",
-    "patient__family_name",
-    "patient__given_name",
-    "patient__birth_date",
-    "provider__id",
-    "provider__given_name",
-    "provider__family_name",
-    "provider__credentials",
-    "appointment_type__id",
-    "appointment_type__name",
-    "appointment_type__color",
-    "room__id",
-    "room__name",
-)
-
 
 def flow_board(
     organization: Organization | int, facility: Facility, day: date | None = None
 ) -> list[BoardRow]:
     """Today's visits with the time of each step, minutes in the current one, and alerts.
 
-    Four queries: appointments (with patient, provider, type, room), their steps, their
-    encounters' ids, and the open alerts of those encounters.
+    Four queries: the visits (with patient, provider, type and room, as plain values), their
+    steps, their encounters' ids, and the open alerts of those encounters.
     """
     from carebench.encounters.models import Alert, Encounter
 
     day = day or clock.today(facility.time_zone)
     start, end = _day_bounds(day, facility.time_zone)
-    appointments = list(
-        Appointment.objects.for_org(organization)
-        .filter(facility=facility, start__gte=start, start__lt=end)
-        .exclude(status=Status.CANCELLED)
-        .select_related("patient", "provider", "appointment_type", "room")
-        .only(*BOARD_COLUMNS)
-        .order_by("start", "pk")
-    )
-    ids = [appt.pk for appt in appointments]
+    visits = [
+        BoardVisit(
+            pk,
+            status,
+            begins,
+            changed,
+            family,
+            given,
+            born,
+            Provider.name_of(provider_given, provider_family, credentials),
+            type_name,
+            color,
+            room,
+        )
+        for (
+            pk,
+            status,
+            begins,
+            changed,
+            family,
+            given,
+            born,
+            provider_given,
+            provider_family,
+            credentials,
+            type_name,
+            color,
+            room,
+        ) in fast_values(
+            Appointment.objects.for_org(organization)
+            .filter(facility=facility, start__gte=start, start__lt=end)
+            .exclude(status=Status.CANCELLED)
+            .order_by("start", "pk"),
+            BOARD_COLUMNS,
+            datetimes=("start", "status_changed_at"),
+        )
+    ]
+    ids = [visit.pk for visit in visits]
     step_times: dict[int, dict[str, datetime]] = {}
     for appointment_id, status, at in (
         AppointmentStep.objects.filter(appointment_id__in=ids)
@@ -349,18 +407,18 @@ def flow_board(
             alerts.setdefault(encounter_id, []).append(message)
     now = clock.now()
     rows = []
-    for appt in appointments:
-        if appt.status == Status.BOOKED:
+    for visit in visits:
+        if visit.status == Status.BOOKED:
             # not here yet: what counts is how late the patient is for their start time
-            minutes = int((now - appt.start).total_seconds() // 60)
+            minutes = int((now - visit.start).total_seconds() // 60)
         else:
-            minutes = int((now - appt.status_changed_at).total_seconds() // 60)
-        threshold = WAIT_THRESHOLDS.get(Status(appt.status))
-        encounter = encounters.get(appt.pk)
+            minutes = int((now - visit.status_changed_at).total_seconds() // 60)
+        threshold = WAIT_THRESHOLDS.get(Status(visit.status))
+        encounter = encounters.get(visit.pk)
         rows.append(
             BoardRow(
-                appointment=appt,
-                step_times=step_times.get(appt.pk, {}),
+                appointment=visit,
+                step_times=step_times.get(visit.pk, {}),
                 minutes_in_step=max(minutes, 0),
                 overdue=threshold is not None and minutes >= threshold,
                 alerts=alerts.get(encounter, []) if encounter else [],
@@ -371,7 +429,8 @@ def flow_board(
 
 
 def room_board(organization: Organization | int, facility: Facility) -> list[Resource]:
-    """Rooms of the facility with their status and, when occupied, who is in them."""
+    """Rooms of the facility with their status and, when occupied, who is in them (found through
+    the (room, status) index: a room has thousands of past visits)."""
     rooms = list(
         Resource.objects.for_org(organization)
         .filter(facility=facility, kind=Resource.Kind.ROOM, is_active=True)
@@ -383,6 +442,7 @@ def room_board(organization: Organization | int, facility: Facility) -> list[Res
         .filter(room__in=rooms, status__in=[Status.ROOMED, Status.READY, Status.WITH_PROVIDER])
         .select_related("patient")
         .only("room_id", "status", "patient__family_name", "patient__given_name")
+        .order_by("status_changed_at", "pk")  # the latest to enter a room shows
     }
     for room in rooms:
         room.current_appointment = occupied.get(room.pk)  # type: ignore[attr-defined]

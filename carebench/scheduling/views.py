@@ -9,8 +9,7 @@ actions are htmx posts that answer with the board again (a plain post redirects 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from carebench.accounts.permissions import require_perms
@@ -40,7 +39,7 @@ from carebench.patients import selectors as patient_selectors
 from carebench.patients.forms import apply_service_errors
 from carebench.patients.models import Patient
 
-from . import board_html, selectors, services
+from . import board_html, day_html, selectors, services
 from .forms import (
     AppointmentTypeForm,
     BlockedForm,
@@ -70,7 +69,6 @@ INVALID = 422
 CONFLICT = 409
 ICS_SALT = "carebench.scheduling.provider-calendar"
 SLOT_DAYS = 14
-GRID_MINUTES = 5  # one row of the day grid
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -130,77 +128,6 @@ def calendar_url(request: HttpRequest, provider: Provider) -> str:
 # --- day and week views ------------------------------------------------------------------------
 
 
-@dataclass
-class Block:
-    """An appointment placed on the day grid: first row and rows spanned (5 minutes each)."""
-
-    appointment: selectors.DayVisit
-    row: int
-    span: int
-    html: str = ""
-
-
-def _block_html(visit: selectors.DayVisit, row: int, span: int, tz: ZoneInfo, link: str) -> str:
-    """One visit on the day grid, built here rather than in the template: a facility's day can
-    hold a thousand of them, and this is the page's hot loop. Every text value is escaped."""
-    start, end = visit.start.astimezone(tz), visit.end.astimezone(tz)
-    status = escape(visit.status)
-    overbook = ' <span class="badge">overbook</span>' if visit.overbooked else ""
-    return (
-        f'<li class="appt-block status-{status}" data-row="{row}" data-span="{span}" '
-        f'data-color="{escape(visit.type_color)}"><a href="{link}{visit.pk}/">'
-        f'<span class="appt-time">{start:%-I:%M %p}–{end:%-I:%M}</span> '
-        f'<strong class="appt-patient">{escape(visit.family_name)}, '
-        f"{escape(visit.given_name)}</strong> "
-        f'<span class="appt-dob">DOB {visit.birth_date:%m/%d/%Y}</span> '
-        f'<span class="appt-type">{escape(visit.type_name)}</span> '
-        f'<span class="status-badge status-{status}">{escape(Status(visit.status).label)}</span>'
-        f"{overbook}</a></li>"
-    )
-
-
-def _grid(
-    columns: list[selectors.DayColumn], day: date, zone: str
-) -> tuple[list[tuple[Provider, list[Block], SafeString]], list[tuple[str, int]], int]:
-    tz = ZoneInfo(zone)
-    first_hour, last_hour = 7, 19
-    for column in columns:
-        for appt in column.appointments:
-            start, end = appt.start.astimezone(tz), appt.end.astimezone(tz)
-            if start.date() == day:
-                first_hour = min(first_hour, start.hour)
-            if end.date() == day:
-                last_hour = max(last_hour, end.hour + (1 if end.minute else 0))
-    origin = datetime.combine(day, time(first_hour), tzinfo=tz)
-    rows = (last_hour - first_hour) * 60 // GRID_MINUTES
-    placed = []
-    link = reverse("scheduling:appointment", args=[0])[:-2]  # ".../appointments/"
-    for column in columns:
-        blocks = []
-        for appt in column.appointments:
-            offset = int((appt.start - origin).total_seconds() // 60 // GRID_MINUTES)
-            span = max(int((appt.end - appt.start).total_seconds() // 60 // GRID_MINUTES), 3)
-            row = min(max(offset, 0), rows - 1) + 1
-            blocks.append(
-                Block(
-                    appt,
-                    row,
-                    min(span, rows - row + 1),
-                    mark_safe(_block_html(appt, row, min(span, rows - row + 1), tz, link)),  # noqa: S308 - built from escaped values
-                )
-            )
-        html = mark_safe("".join(block.html for block in blocks))  # noqa: S308 - escaped blocks
-        placed.append((column.provider, blocks, html))
-    hours = [
-        (
-            datetime.combine(day, time(h)).strftime("%-I %p"),
-            (h - first_hour) * 60 // GRID_MINUTES + 1,
-        )
-        for h in range(first_hour, last_hour)
-    ]
-    return placed, hours, rows
-
-
 @require_GET
 @require_perms("scheduling.view_appointment")
 def day(request: HttpRequest) -> HttpResponse:
@@ -212,7 +139,7 @@ def day(request: HttpRequest) -> HttpResponse:
     providers = list(selectors.providers_for(org).filter(facilities=facility))
     chosen = next((p for p in providers if str(p.pk) == request.GET.get("provider")), None)
     columns = selectors.day_view(org, facility, shown, provider=chosen, providers=providers)
-    placed, hours, rows = _grid(columns, shown, facility.time_zone)
+    grid = day_html.day_grid(columns, shown, facility.time_zone, facility_pk=facility.pk)
     record_read(
         request,
         patient_id=None,
@@ -228,18 +155,10 @@ def day(request: HttpRequest) -> HttpResponse:
             "day": shown,
             "providers": providers,
             "chosen": chosen,
-            "columns": placed,
-            "hours": hours,
-            # the same hour lines under every provider's column: built once
-            "hour_lines": mark_safe(  # noqa: S308 - numbers only
-                "".join(
-                    f'<li class="hour-line" data-row="{row}" data-span="12" aria-hidden="true">'
-                    "</li>"
-                    for _, row in hours
-                )
-            ),
-            "rows": rows,
-            "count": sum(len(blocks) for _, blocks, _html in placed),
+            "columns_html": mark_safe(grid.columns_html),  # noqa: S308 - escaped in day_html
+            "hours": grid.hours,
+            "rows": grid.rows,
+            "count": grid.count,
             "previous": shown - timedelta(days=1),
             "next": shown + timedelta(days=1),
             "today": clock.today(facility.time_zone),
