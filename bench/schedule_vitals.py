@@ -23,6 +23,7 @@ import cProfile
 import io
 import itertools
 import json
+import os
 import pstats
 import random
 import statistics
@@ -980,7 +981,9 @@ def profile(func: Callable[[int], None], calls: int, start: int) -> str:
 
     with CaptureQueriesContext(connection) as ctx:
         func(start)
-    slowest = sorted(ctx.captured_queries, key=lambda q: -float(q.get("time") or 0))[:3]
+    slowest = sorted(ctx.captured_queries, key=lambda q: -float(q.get("time") or 0))[
+        : int(os.environ.get("BENCH_QUERIES_SHOWN", "3"))
+    ]
     profiler = cProfile.Profile()
     profiler.enable()
     for i in range(calls):
