@@ -136,6 +136,8 @@ def ensure_built(dataset: Dataset, vendor: str, *, patients: int, rebuild: bool 
                     sql.Identifier(dataset.postgres_name)
                 )
             )
+    else:
+        create_postgres_database(dataset.postgres_name)
     env = setup_env(dataset.url(vendor), dataset.var_dir)
     dataset.var_dir.mkdir(parents=True, exist_ok=True)
     if dataset.name == "bench":
