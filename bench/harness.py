@@ -459,6 +459,7 @@ def main() -> int:
         "date": results.now_text(),
         "machine": results.machine(),
         "load_start": results.load_average(),
+        "cpu_check_start": results.cpu_check_ms(),
         "databases": [],
         "commit": results.git_commit(),
         "server": "not started (no live operation chosen)",
@@ -481,6 +482,7 @@ def main() -> int:
         if wanted(args, "ecg"):
             rows += engine_ecg()
     meta["load_end"] = results.load_average()
+    meta["cpu_check_end"] = results.cpu_check_ms()
     meta["notes"].append(f"the whole run took {(time.monotonic() - started) / 60:.1f} minutes")
     results.write_json(rows, RESULTS / "latest.json")
     text = results.markdown(rows, meta)

@@ -219,6 +219,7 @@ def main() -> int:
         raise SystemExit("PostgreSQL does not answer on 127.0.0.1:5432")
     dataset = datasets.DEMO
     load_start = results.load_average()
+    cpu_check_start = results.cpu_check_ms()
     datasets.ensure_built(dataset, vendor, patients=0, rebuild=args.rebuild)
     database = (
         results.sqlite_version()
@@ -300,6 +301,7 @@ def main() -> int:
         "machine": results.machine(),
         "load_average_start": load_start,
         "load_average_end": results.load_average(),
+        "cpu_check_ms": {"start": cpu_check_start, "end": results.cpu_check_ms()},
         "commit": results.git_commit(),
         "server": live.describe(),
         "users": args.users,

@@ -14,6 +14,7 @@ import os
 import platform
 import sqlite3
 import subprocess
+import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -153,6 +154,22 @@ def machine() -> dict[str, Any]:
         "os": platform.platform(),
         "python": platform.python_version(),
     }
+
+
+def cpu_check_ms(rounds: int = 5) -> float:
+    """The best of `rounds` timings of a fixed pure-Python workload (dicts, strings, sorting, as a
+    Django request does), in ms: the machine's speed at that moment. This VM's neighbours change
+    it by a third from one hour to the next, so two runs compare only when this number does."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        rows = [
+            {"id": n, "name": f"patient {n:06d}", "score": (n * 7919) % 1000} for n in range(40_000)
+        ]
+        rows.sort(key=lambda row: (row["score"], row["name"]))
+        "".join(f"<td>{row['name']}</td>" for row in rows)
+        best = min(best, (time.perf_counter() - started) * 1000)
+    return round(best, 1)
 
 
 def load_average() -> str:
@@ -323,6 +340,8 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
         f"- machine: {box['cpu']}, {box['cores']} cores, {box['ram_gb']} GB RAM; {box['os']}; "
         f"Python {box['python']}",
         f"- load average (1/5/15 min) at start {meta['load_start']}, at end {meta['load_end']}",
+        f"- CPU check (a fixed Python workload, best of 5; lower is faster): "
+        f"{meta.get('cpu_check_start', '-')} ms at start, {meta.get('cpu_check_end', '-')} ms at end",
         f"- databases: {', '.join(meta['databases']) or '-'}",
         f"- git commit: {meta['commit']}",
         f"- server: {meta['server']}",
