@@ -1,13 +1,16 @@
-"""`bulk_insert`: `bulk_create` for new rows, at a fraction of its Python cost (batch writes)."""
+"""`bulk_insert`: `bulk_create` for new rows, at a fraction of its Python cost (batch writes);
+`fast_values`: `values_list` with its datetimes read at a fraction of their cost (busy pages)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.db import connections, models, router
+from django.db.models import F, FloatField, Func, QuerySet, TextField
+from django.db.models.functions import Cast
 
 M = TypeVar("M", bound=models.Model)
 
@@ -98,3 +101,57 @@ def bulk_insert(rows: Sequence[M]) -> list[M]:
                 row._state.adding = False
                 row._state.db = connection.alias
     return rows
+
+
+def _epoch(field: str) -> Func:
+    """Seconds since 1970 of a timestamptz column, as float8 (PostgreSQL only)."""
+    return Func(
+        F(field), template="EXTRACT(EPOCH FROM %(expressions)s)::float8", output_field=FloatField()
+    )
+
+
+def fast_values(
+    rows: QuerySet[Any],
+    fields: tuple[str, ...],
+    datetimes: tuple[str, ...] = ("start", "end"),
+    dates: tuple[str, ...] = (),
+) -> list[tuple[Any, ...]]:
+    """`rows.values_list(*fields)` with the `datetimes` among them read fast, as aware UTC (and
+    on SQLite the `dates` too).
+
+    Django reads a datetime through a Python converter per value (SQLite: parse the text, make
+    it aware; PostgreSQL: psycopg's pure-Python timestamptz loader, subclassed to set the zone).
+    For the thousand visits of a busy day that costs more than the query. PostgreSQL sends
+    epoch seconds instead (C-loaded floats), SQLite its text for the C ISO parsers. PostgreSQL
+    loads dates in C already."""
+    postgres = connections[rows.db].vendor == "postgresql"
+    raw: dict[str, Any] = {
+        f: _epoch(f) if postgres else Cast(f, TextField()) for f in fields if f in datetimes
+    }
+    if not postgres:
+        raw.update({f: Cast(f, TextField()) for f in fields if f in dates})
+    names = [f"{f}_fast" if f in raw else f for f in fields]
+    query = rows.annotate(**{n: raw[f] for f, n in zip(fields, names, strict=True) if f in raw})
+    parse_date = date.fromisoformat
+    if postgres:
+
+        def aware(value: Any) -> datetime:
+            return datetime.fromtimestamp(value, UTC)
+    else:
+
+        def aware(value: Any) -> datetime:
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+    converters = [
+        (i, aware if f in datetimes else parse_date) for i, f in enumerate(fields) if f in raw
+    ]
+    if not converters:
+        return list(query.values_list(*names))
+    out = []
+    for row in query.values_list(*names):
+        values = list(row)
+        for i, convert in converters:
+            if values[i] is not None:
+                values[i] = convert(values[i])
+        out.append(tuple(values))
+    return out

@@ -19,6 +19,7 @@ from django.db import models
 from django.db.models.functions import Cast
 
 from carebench.accounts.roles import ROLE_LABELS
+from carebench.core.bulk import fast_values
 
 from . import mar, medpass
 from .emar_models import Absence, DoseRecord, Residency, ResidentOrder, ShiftCount
@@ -26,7 +27,7 @@ from .emar_services import HOME_KINDS, PASS_WINDOW_MINUTES, _schedule
 
 if TYPE_CHECKING:
     from carebench.accounts.models import User
-    from carebench.core.models import Facility, Organization
+from carebench.core.models import Facility, Organization
 
 
 def room_key(room: str) -> tuple[object, ...]:
@@ -187,8 +188,8 @@ def _schedules(
         .exclude(stop_date__lt=day)
         .order_by()
         .annotate(times_text=Cast("times", models.TextField()))
-        .values_list(*(f if f != "times" else "times_text" for f in SCHEDULE_FIELDS))
     )
+    fields = tuple(f if f != "times" else "times_text" for f in SCHEDULE_FIELDS)
     return [
         medpass.OrderSchedule(
             order_id=pk,
@@ -201,7 +202,9 @@ def _schedules(
             prn=prn,
             weekday=weekday,
         )
-        for pk, residency_id, drug, frequency, times, weekday, prn, start, stop in rows
+        for pk, residency_id, drug, frequency, times, weekday, prn, start, stop in fast_values(
+            rows, fields, datetimes=(), dates=("start_date", "stop_date")
+        )
     ]
 
 
@@ -227,24 +230,29 @@ def pass_page(
     end = middle + timedelta(minutes=PASS_WINDOW_MINUTES)
     records = [
         medpass.DoseRecordInfo(order_id, scheduled_at, outcome, recorded_at)
-        for order_id, scheduled_at, outcome, recorded_at in DoseRecord.objects.filter(
-            organization=organization,
-            residency__facility=facility,
-            scheduled_at__gte=start,
-            scheduled_at__lte=end,
-            voided_at__isnull=True,
+        for order_id, scheduled_at, outcome, recorded_at in fast_values(
+            DoseRecord.objects.filter(
+                organization=organization,
+                residency__facility=facility,
+                scheduled_at__gte=start,
+                scheduled_at__lte=end,
+                voided_at__isnull=True,
+            ).order_by(),
+            ("order_id", "scheduled_at", "outcome", "recorded_at"),
+            datetimes=("scheduled_at", "recorded_at"),
         )
-        .order_by()
-        .values_list("order_id", "scheduled_at", "outcome", "recorded_at")
     ]
     absences = [
         medpass.Absence(residency_id, starts_at, ends_at)
-        for residency_id, starts_at, ends_at in Absence.objects.filter(
-            organization=organization, residency__facility=facility, starts_at__lte=end
+        for residency_id, starts_at, ends_at in fast_values(
+            Absence.objects.filter(
+                organization=organization, residency__facility=facility, starts_at__lte=end
+            )
+            .exclude(ends_at__lt=start)
+            .order_by(),
+            ("residency_id", "starts_at", "ends_at"),
+            datetimes=("starts_at", "ends_at"),
         )
-        .exclude(ends_at__lt=start)
-        .order_by()
-        .values_list("residency_id", "starts_at", "ends_at")
     ]
     due = medpass.pass_list(
         schedules,

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import connection
-from django.db.models import F, FloatField, Func, QuerySet, TextField
-from django.db.models.functions import Cast
+from django.db.models import QuerySet
 
 from carebench.core import clock
+from carebench.core.bulk import fast_values
 from carebench.core.models import Facility, Organization
 
 from . import availability as av
@@ -98,44 +96,6 @@ DAY_VISIT_COLUMNS = (
     "appointment_type__color",
     "room__name",
 )
-
-
-def _epoch(field: str) -> Func:
-    """Seconds since 1970 of a timestamptz column, as float8 (PostgreSQL only)."""
-    return Func(
-        F(field), template="EXTRACT(EPOCH FROM %(expressions)s)::float8", output_field=FloatField()
-    )
-
-
-def fast_values(
-    rows: QuerySet[Any], fields: tuple[str, ...], datetimes: tuple[str, ...] = ("start", "end")
-) -> list[tuple[Any, ...]]:
-    """`rows.values_list(*fields)` with the `datetimes` among them read fast, as aware UTC.
-
-    Django reads a datetime through a Python converter per value (SQLite: parse the text, make
-    it aware; PostgreSQL: psycopg's pure-Python timestamptz loader, subclassed to set the zone).
-    For the thousand visits of a busy day that costs more than the query. PostgreSQL sends
-    epoch seconds instead (C-loaded floats), SQLite its UTC text for the C ISO parser."""
-    postgres = connection.vendor == "postgresql"
-    raw = {f: _epoch(f) if postgres else Cast(f, TextField()) for f in fields if f in datetimes}
-    names = [f"{f}_fast" if f in raw else f for f in fields]
-    query = rows.annotate(**{n: raw[f] for f, n in zip(fields, names, strict=True) if f in raw})
-    positions = [i for i, f in enumerate(fields) if f in raw]
-
-    def aware(value: Any) -> datetime | None:
-        if value is None:
-            return None
-        if postgres:
-            return datetime.fromtimestamp(value, UTC)
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-
-    out = []
-    for row in query.values_list(*names):
-        values = list(row)
-        for i in positions:
-            values[i] = aware(values[i])
-        out.append(tuple(values))
-    return out
 
 
 @dataclass

@@ -55,3 +55,25 @@ def test_bulk_insert_stores_what_bulk_create_would(mat):
     assert bulk_insert([]) == []
     with pytest.raises(ValueError):
         bulk_insert(ours[:1])  # already saved
+
+
+def test_fast_values_reads_what_values_list_reads(mat):
+    """Datetimes (microseconds, a null), dates and plain columns come back equal to Django's own
+    conversion, on either database."""
+    from carebench.core.bulk import fast_values
+    from carebench.patients.models import Patient
+
+    patient = make_patient(mat)
+    rows = _rows(patient, 3)
+    rows[1].voided_at = datetime(2025, 3, 15, 8, 0, 0, 5, tzinfo=UTC)
+    bulk_insert(rows)
+    results = LabResult.objects.filter(patient=patient).order_by("sequence")
+    fields = ("sequence", "observed_at", "voided_at", "name")
+    assert fast_values(results, fields, datetimes=("observed_at", "voided_at")) == list(
+        results.values_list(*fields)
+    )
+    assert fast_values(results, fields, datetimes=())[0] == results.values_list(*fields)[0]
+    people = Patient.objects.filter(pk=patient.pk)
+    assert fast_values(people, ("pk", "birth_date"), datetimes=(), dates=("birth_date",)) == list(
+        people.values_list("pk", "birth_date")
+    )
