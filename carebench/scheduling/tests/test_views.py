@@ -14,6 +14,7 @@ from carebench.conftest import signed_in
 from carebench.core import clock
 from carebench.encounters import services as enc
 from carebench.encounters.vitals import VitalsEntry
+from carebench.patients.models import Patient
 from carebench.scheduling import services as sched
 from carebench.scheduling.models import Appointment, AvailabilityRule, Provider, Resource, Status
 from carebench.scheduling.views import calendar_token
@@ -636,3 +637,44 @@ def test_board_facility_switcher(setup, frontdesk):
     client = signed_in(frontdesk)
     html = client.get(reverse("scheduling:board"), {"facility": second.pk}).content.decode()
     assert "Flow board: North Clinic" in html
+
+
+# --- HTML built in Python (day_html.py, board_html.py): every value escaped ----------------------
+
+HOSTILE_FAMILY = '<script>alert("x")</script>'
+HOSTILE_GIVEN = "O'Brien & <b>Co</b>"
+
+
+def _hostile_patient(user):
+    """Names the registration form refuses, as an import from an older system might hold."""
+    patient = make_patient(user)
+    Patient.objects.filter(pk=patient.pk).update(
+        family_name=HOSTILE_FAMILY, given_name=HOSTILE_GIVEN
+    )
+    patient.refresh_from_db()
+    return patient
+
+
+def test_day_view_escapes_names_in_the_grid(setup, frontdesk):
+    appt = book(setup, _hostile_patient(frontdesk), next_weekday_at(9))
+    html = (
+        signed_in(frontdesk)
+        .get(reverse("scheduling:day"), {"date": appt.start.date().isoformat()})
+        .content.decode()
+    )
+    assert "<script>alert" not in html and "<b>Co</b>" not in html
+    assert (
+        "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;, O&#x27;Brien &amp; &lt;b&gt;Co" in html
+    )
+    assert f'id="col-{setup.provider.pk}"' in html and "(1)</span>" in html
+
+
+def test_board_escapes_names_in_its_rows(setup, frontdesk):
+    book_today(setup, _hostile_patient(frontdesk))
+    html = signed_in(frontdesk).get(reverse("scheduling:board")).content.decode()
+    assert "<script>alert" not in html and "<b>Co</b>" not in html
+    assert (
+        "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;, O&#x27;Brien &amp; &lt;b&gt;Co" in html
+    )
+    assert 'aria-label="Copay for &lt;script&gt;' in html
+    assert 'name="csrfmiddlewaretoken"' in html and ">Check in</button>" in html
