@@ -113,7 +113,7 @@ def _epoch(field: str) -> Func:
 def fast_values(
     rows: QuerySet[Any],
     fields: tuple[str, ...],
-    datetimes: tuple[str, ...] = ("start", "end"),
+    datetimes: tuple[str, ...] = (),
     dates: tuple[str, ...] = (),
 ) -> list[tuple[Any, ...]]:
     """`rows.values_list(*fields)` with the `datetimes` among them read fast, as aware UTC (and

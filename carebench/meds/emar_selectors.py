@@ -203,7 +203,7 @@ def _schedules(
             weekday=weekday,
         )
         for pk, residency_id, drug, frequency, times, weekday, prn, start, stop in fast_values(
-            rows, fields, datetimes=(), dates=("start_date", "stop_date")
+            rows, fields, dates=("start_date", "stop_date")
         )
     ]
 

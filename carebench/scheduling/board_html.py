@@ -41,7 +41,7 @@ class BoardMarkup:
         )
 
 
-def _url_prefix(name: str) -> tuple[str, str]:
+def url_prefix(name: str) -> tuple[str, str]:
     """A URL with one integer argument as (before, after) the argument: one reversal per page."""
     sample = reverse(name, args=[987654321])
     before, _, after = sample.partition("987654321")
@@ -70,9 +70,9 @@ def _wait(row: Any) -> str:
 def rows_html(rows: Sequence[Any], markup: BoardMarkup) -> str:
     """The `<tr>` of each board row (a `selectors.BoardRow` with the view's `next`, `steps` and
     `encounter_id` set), in order."""
-    appt_before, appt_after = _url_prefix("scheduling:appointment")
-    advance_before, advance_after = _url_prefix("scheduling:advance")
-    encounter_before, encounter_after = _url_prefix("encounters:encounter")
+    appt_before, appt_after = url_prefix("scheduling:appointment")
+    advance_before, advance_after = url_prefix("scheduling:advance")
+    encounter_before, encounter_after = url_prefix("encounters:encounter")
     zone = markup.zone
     room_options = None
     parts = []

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.urls import reverse
 
+from .board_html import url_prefix
 from .models import Status
 from .selectors import DayColumn
 
@@ -83,7 +84,7 @@ def day_grid(columns: list[DayColumn], day: date, zone: str, *, facility_pk: int
         f'<li class="hour-line" data-row="{row}" data-span="12" aria-hidden="true"></li>'
         for _, row in hours
     )
-    link = reverse("scheduling:appointment", args=[0])[:-2]  # ".../appointments/"
+    link, after = url_prefix("scheduling:appointment")
     week = reverse("scheduling:week")
     shown = f"{day:%Y-%m-%d}"
     labels = {str(s.value): escape(str(s.label)) for s in Status}
@@ -104,7 +105,7 @@ def day_grid(columns: list[DayColumn], day: date, zone: str, *, facility_pk: int
             overbook = ' <span class="badge">overbook</span>' if visit.overbooked else ""
             blocks.append(
                 f'<li class="appt-block status-{status}" data-row="{row}" data-span="{span}" '
-                f'data-color="{_escaped(texts, visit.type_color)}"><a href="{link}{visit.pk}/">'
+                f'data-color="{_escaped(texts, visit.type_color)}"><a href="{link}{visit.pk}{after}">'
                 f'<span class="appt-time">{local.text(visit.start, "%-I:%M %p")}–'
                 f"{local.text(visit.end, '%-I:%M')}</span> "
                 f'<strong class="appt-patient">{escape(visit.family_name)}, '

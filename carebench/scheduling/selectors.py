@@ -122,7 +122,9 @@ def day_view(
     )
     if provider is not None:
         rows = rows.filter(provider=provider)
-    appointments = [DayVisit(*row) for row in fast_values(rows, DAY_VISIT_COLUMNS)]
+    appointments = [
+        DayVisit(*row) for row in fast_values(rows, DAY_VISIT_COLUMNS, datetimes=("start", "end"))
+    ]
     if provider is not None:
         providers = [provider]
     elif providers is None:
@@ -312,34 +314,8 @@ def flow_board(
     day = day or clock.today(facility.time_zone)
     start, end = _day_bounds(day, facility.time_zone)
     visits = [
-        BoardVisit(
-            pk,
-            status,
-            begins,
-            changed,
-            family,
-            given,
-            born,
-            Provider.name_of(provider_given, provider_family, credentials),
-            type_name,
-            color,
-            room,
-        )
-        for (
-            pk,
-            status,
-            begins,
-            changed,
-            family,
-            given,
-            born,
-            provider_given,
-            provider_family,
-            credentials,
-            type_name,
-            color,
-            room,
-        ) in fast_values(
+        BoardVisit(*(*row[:7], Provider.name_of(*row[7:10]), *row[10:]))  # name from 3 columns
+        for row in fast_values(
             Appointment.objects.for_org(organization)
             .filter(facility=facility, start__gte=start, start__lt=end)
             .exclude(status=Status.CANCELLED)
